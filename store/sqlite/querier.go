@@ -1,0 +1,92 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/grantkit/grantkit/internal/sqlstore"
+	"github.com/grantkit/grantkit/store"
+)
+
+// db is what *sql.DB, *sql.Conn and *sql.Tx have in common.
+type db interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// querier adapts database/sql to sqlstore.Querier: it counts statements and
+// translates driver errors at the adapter's edge.
+type querier struct {
+	db      db
+	counter *store.Counter
+}
+
+func (s *Store) querier(d db) *querier { return &querier{db: d, counter: s.counter} }
+
+func (q *querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	q.counter.Add(1)
+	res, err := q.db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, translate(err)
+	}
+	n, err := res.RowsAffected()
+	return n, translate(err)
+}
+
+func (q *querier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	q.counter.Add(1)
+	rows, err := q.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	return sqlRows{rows}, nil
+}
+
+func (q *querier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	q.counter.Add(1)
+	return sqlRow{q.db.QueryRowContext(ctx, query, args...)}
+}
+
+type sqlRows struct{ rows *sql.Rows }
+
+func (r sqlRows) Next() bool             { return r.rows.Next() }
+func (r sqlRows) Scan(dest ...any) error { return translate(r.rows.Scan(dest...)) }
+func (r sqlRows) Err() error             { return translate(r.rows.Err()) }
+func (r sqlRows) Close()                 { _ = r.rows.Close() }
+
+type sqlRow struct{ row *sql.Row }
+
+func (r sqlRow) Scan(dest ...any) error { return translate(r.row.Scan(dest...)) }
+
+// jsonSet encodes an id set for json_each.
+func jsonSet(ids []string) any {
+	b, _ := json.Marshal(ids) // a []string always marshals
+	return string(b)
+}
+
+// translate maps driver errors to store sentinels.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %s", store.ErrConflict, se.Error())
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return fmt.Errorf("%w: referenced row missing", store.ErrNotFound)
+		}
+	}
+	return fmt.Errorf("sqlite: %w", err)
+}

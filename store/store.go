@@ -1,0 +1,162 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Store is a grantkit database. Every method of [Ops] called on a Store is
+// atomic on its own: it runs as one statement, or in its own transaction when
+// it needs more than one. Use InTx to compose several operations atomically.
+//
+// Implementations are safe for concurrent use.
+type Store interface {
+	Ops
+
+	// InTx runs fn in one read-write transaction and commits when fn returns
+	// nil; any error or panic rolls everything back. The Tx must not be used
+	// after fn returns. InTx does not retry.
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+
+	// Migrate applies the embedded migrations that are not applied yet. It is
+	// safe to call concurrently from several processes.
+	Migrate(ctx context.Context) error
+
+	// Exclusive runs fn unless another caller (in this or, where the database
+	// allows it, another process) is running an Exclusive call with the same
+	// name; it reports whether fn ran. The sweep worker uses it for
+	// leadership (SPEC §7). fn must use the Store, not a transaction.
+	Exclusive(ctx context.Context, name string, fn func(ctx context.Context) error) (bool, error)
+}
+
+// Tx is a read-write transaction: the Store's own (from InTx) or a host's
+// transaction joined through an adapter's WithTx. Cascade hooks receive it,
+// so host-owned rows change in the same commit.
+type Tx interface {
+	Ops
+
+	// GetGrantForUpdate reads a grant and locks it until the transaction
+	// ends, so a concurrent revocation either commits first (and is seen) or
+	// waits (SPEC §4.1: no TOCTOU window between the status check and the
+	// token insert).
+	GetGrantForUpdate(ctx context.Context, id string) (Grant, error)
+}
+
+// Ops are the operations of the store contract, grouped by the SPEC section
+// they serve. Methods returning (bool, error) are compare-and-set operations:
+// false with a nil error means another caller changed the row first (or it
+// no longer qualifies) and nothing was written. Methods taking ids take them
+// as one set; an empty set is a no-op returning zero.
+type Ops interface {
+	// CreateClient inserts a client (SPEC §2.1); ErrConflict if the id exists.
+	CreateClient(ctx context.Context, c Client) error
+	// GetClient returns a client, soft-deleted ones included; ErrNotFound.
+	GetClient(ctx context.Context, id string) (Client, error)
+	// UpdateClient replaces a live client's metadata (name, secret hash,
+	// redirect URIs, grant and response types, scopes, updated_at);
+	// ErrNotFound if absent or soft-deleted.
+	UpdateClient(ctx context.Context, c Client) error
+	// DeleteClient soft-deletes a live client at at; ErrNotFound if absent
+	// or already deleted.
+	DeleteClient(ctx context.Context, id string, at time.Time) error
+	// ListOrphanClients returns up to limit dynamically registered clients
+	// created before registeredBefore that hold no active grant (SPEC §7).
+	ListOrphanClients(ctx context.Context, registeredBefore time.Time, limit int) ([]Client, error)
+
+	// CreateGrant inserts a grant (SPEC §2.2); ErrConflict on a duplicate id
+	// or a second active grant on the binding.
+	CreateGrant(ctx context.Context, g Grant) error
+	// GetGrant returns a grant; ErrNotFound.
+	GetGrant(ctx context.Context, id string) (Grant, error)
+	// FindActiveGrant returns the active grant on a binding; ErrNotFound.
+	FindActiveGrant(ctx context.Context, b Binding) (Grant, error)
+	// ActivateGrant moves a pending grant to active at at (compare-and-set on
+	// status); ErrConflict if another grant is active on its binding.
+	ActivateGrant(ctx context.Context, id string, at time.Time) (bool, error)
+	// SelectGrants returns the ids of the non-revoked grants sel matches.
+	SelectGrants(ctx context.Context, sel Selector) ([]string, error)
+	// RevokeGrants revokes those of ids that are not revoked yet and returns
+	// them as they are after the change; the others are left untouched, so a
+	// second call returns nothing (idempotent).
+	RevokeGrants(ctx context.Context, ids []string, reason string, at time.Time) ([]Grant, error)
+	// ListActiveGrants returns one keyset page of active grants joined with
+	// their client's name in one query, ordered by created_at DESC, id DESC
+	// (SPEC §6).
+	ListActiveGrants(ctx context.Context, f GrantFilter, p Page) (GrantPage, error)
+	// TouchGrants sets last_used_at = at on those of the active grants ids
+	// whose last_used_at is unset or older than at - window (the debounce of
+	// SPEC §5), and returns how many it wrote.
+	TouchGrants(ctx context.Context, ids []string, at time.Time, window time.Duration) (int64, error)
+
+	// CreateAuthRequest inserts an authorization request (SPEC §2.3).
+	CreateAuthRequest(ctx context.Context, r AuthRequest) error
+	// GetAuthRequest returns an authorization request; ErrNotFound.
+	GetAuthRequest(ctx context.Context, id string) (AuthRequest, error)
+	// ConsumeAuthRequest marks an unconsumed, unrevoked request consumed.
+	ConsumeAuthRequest(ctx context.Context, id string, at time.Time) (bool, error)
+	// RevokeAuthRequests revokes the open requests of the grants.
+	RevokeAuthRequests(ctx context.Context, grantIDs []string, at time.Time) (int64, error)
+
+	// CreateAuthCode inserts an authorization code (SPEC §2.4); ErrConflict
+	// on a duplicate hash.
+	CreateAuthCode(ctx context.Context, c AuthCode) error
+	// GetAuthCode returns the code with this hash, used or not; ErrNotFound.
+	GetAuthCode(ctx context.Context, hash []byte) (AuthCode, error)
+	// RedeemAuthCode marks an unused, unrevoked code used; exactly one of
+	// any number of concurrent callers gets true.
+	RedeemAuthCode(ctx context.Context, id string, at time.Time) (bool, error)
+	// RevokeAuthCodes revokes the unused codes of the grants.
+	RevokeAuthCodes(ctx context.Context, grantIDs []string, at time.Time) (int64, error)
+
+	// CreateRefreshToken inserts a refresh token (SPEC §2.5); ErrConflict on
+	// a duplicate hash.
+	CreateRefreshToken(ctx context.Context, t RefreshToken) error
+	// GetActiveRefreshToken returns the unrevoked token with this hash;
+	// ErrNotFound.
+	GetActiveRefreshToken(ctx context.Context, hash []byte) (RefreshToken, error)
+	// GetRefreshToken returns the token with this hash, revoked or not;
+	// ErrNotFound.
+	GetRefreshToken(ctx context.Context, hash []byte) (RefreshToken, error)
+	// GetRefreshFamilyHead returns the family's unrevoked token (a family
+	// has at most one); ErrNotFound.
+	GetRefreshFamilyHead(ctx context.Context, familyID string) (RefreshToken, error)
+	// RotateRefreshToken revokes the token oldID with reason, only if it is
+	// not revoked yet, and inserts next in the same atomic step. It returns
+	// false (and inserts nothing) when the old token was already revoked: a
+	// concurrent rotation won, which the caller treats as reuse (SPEC §4.2).
+	RotateRefreshToken(ctx context.Context, oldID, reason string, next RefreshToken) (bool, error)
+	// RevokeRefreshFamily revokes the family's active tokens.
+	RevokeRefreshFamily(ctx context.Context, familyID, reason string, at time.Time) (int64, error)
+	// RevokeRefreshTokens revokes the active tokens of the grants.
+	RevokeRefreshTokens(ctx context.Context, grantIDs []string, reason string, at time.Time) (int64, error)
+
+	// AppendAuditEvents inserts events in one statement (SPEC §2.6).
+	AppendAuditEvents(ctx context.Context, events []AuditEvent) error
+	// ListAuditEvents returns one keyset page of the events of a grant or a
+	// subject, ordered by occurred_at DESC, id DESC.
+	ListAuditEvents(ctx context.Context, f AuditFilter, p Page) (AuditPage, error)
+
+	// The sweep deletes of SPEC §7. Each deletes at most limit rows in one
+	// statement and returns how many it deleted.
+
+	// DeleteExpiredAuthRequests deletes requests that expired before before.
+	DeleteExpiredAuthRequests(ctx context.Context, before time.Time, limit int) (int64, error)
+	// DeleteAbandonedGrants deletes pending grants created before before
+	// that nothing references any more (their requests are swept).
+	DeleteAbandonedGrants(ctx context.Context, before time.Time, limit int) (int64, error)
+	// DeleteExpiredAuthCodes deletes codes that expired before before, used
+	// or not. Used codes are kept until then so that a replay within the
+	// code's lifetime is still detected (RFC 6749 §4.1.2).
+	DeleteExpiredAuthCodes(ctx context.Context, before time.Time, limit int) (int64, error)
+	// DeleteRefreshTokens deletes tokens revoked before revokedBefore and
+	// tokens whose idle or absolute expiry is before expiredBefore.
+	DeleteRefreshTokens(ctx context.Context, revokedBefore, expiredBefore time.Time, limit int) (int64, error)
+	// DeleteRevokedGrants deletes grants revoked before before that no
+	// request, code or refresh token references.
+	DeleteRevokedGrants(ctx context.Context, before time.Time, limit int) (int64, error)
+	// DeleteOrphanClients deletes dynamic clients created before
+	// registeredBefore that no grant references.
+	DeleteOrphanClients(ctx context.Context, registeredBefore time.Time, limit int) (int64, error)
+	// DeleteAuditEvents deletes events that occurred before before.
+	DeleteAuditEvents(ctx context.Context, before time.Time, limit int) (int64, error)
+}
