@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"crypto/sha256"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -95,4 +97,41 @@ func newRefresh(t testing.TB, s store.Ops, grantID, familyID, parentID string) s
 		t.Fatalf("CreateRefreshToken: %v", err)
 	}
 	return rt
+}
+
+// Contenders is how many goroutines the compare-and-set tests start at once.
+const Contenders = 32
+
+// race runs fn in n goroutines released together and returns how many
+// returned true. Any error fails the test.
+func race(t *testing.T, n int, fn func(i int) (bool, error)) int {
+	t.Helper()
+	var (
+		start = make(chan struct{})
+		wg    sync.WaitGroup
+		wins  atomic.Int64
+		errs  = make(chan error, n)
+	)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			ok, err := fn(i)
+			if err != nil {
+				errs <- err
+				return
+			}
+			if ok {
+				wins.Add(1)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("contender: %v", err)
+	}
+	return int(wins.Load())
 }
