@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/grantkit/grantkit/store"
 )
 
@@ -101,25 +103,9 @@ func validIDs(ids []string) []string {
 	return out
 }
 
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < 36; i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
+// isUUID reports whether s is a UUID in its canonical 36-character form,
+// the only form ids are stored in.
+func isUUID(s string) bool { return len(s) == 36 && uuid.Validate(s) == nil }
 
 func list(v []string) string {
 	if v == nil {

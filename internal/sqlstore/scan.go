@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Scanners that read a column the same way from pgx and database/sql.
@@ -39,7 +41,7 @@ func (c textCol) Scan(src any) error {
 	case []byte:
 		*c.dst = string(v)
 	case [16]byte: // uuid in binary form
-		*c.dst = formatUUID(v)
+		*c.dst = uuid.UUID(v).String()
 	default:
 		return fmt.Errorf("sqlstore: cannot scan %T into a string", src)
 	}
@@ -120,16 +122,4 @@ func (c jsonCol) Scan(src any) error {
 		return fmt.Errorf("sqlstore: cannot scan %T into JSON", src)
 	}
 	return nil
-}
-
-func formatUUID(b [16]byte) string {
-	const digits = "0123456789abcdef"
-	out := make([]byte, 0, 36)
-	for i, c := range b {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			out = append(out, '-')
-		}
-		out = append(out, digits[c>>4], digits[c&0xf])
-	}
-	return string(out)
 }

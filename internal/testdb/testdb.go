@@ -156,4 +156,3 @@ func Pool(t testing.TB) *pgxpool.Pool {
 	}
 	return pool
 }
-
