@@ -1,0 +1,364 @@
+package grant
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/grantkit/grantkit/internal/secret"
+	"github.com/grantkit/grantkit/store"
+)
+
+// Authorization errors. Each maps to one RFC 6749 §4.1.2.1 error code.
+var (
+	// ErrInvalidRequest reports a malformed authorization request: a
+	// missing subject, a missing or non-S256 PKCE challenge (RFC 7636
+	// §4.2; plain is refused), invalid context JSON.
+	ErrInvalidRequest = errors.New("grant: invalid authorization request")
+	// ErrUnauthorizedClient reports a client not registered for the
+	// authorization code flow.
+	ErrUnauthorizedClient = errors.New("grant: client not allowed to use the authorization code flow")
+	// ErrInvalidScope reports a scope the client did not register.
+	ErrInvalidScope = errors.New("grant: invalid scope")
+	// ErrRequestExpired reports an authorization request past its lifetime.
+	ErrRequestExpired = errors.New("grant: authorization request expired")
+	// ErrRequestClosed reports an authorization request already approved,
+	// denied or revoked.
+	ErrRequestClosed = errors.New("grant: authorization request already closed")
+)
+
+// CodeChallengeS256 is the only PKCE method grantkit accepts (RFC 7636
+// §4.2; RFC 9700 §2.1.1).
+const CodeChallengeS256 = "S256"
+
+// AuthorizationRequest is a validated /authorize request (RFC 6749 §4.1.1)
+// together with what the host learned at login: who the subject is and
+// what the grant is bound to.
+type AuthorizationRequest struct {
+	ClientID    string
+	RedirectURI string // must equal one of the client's, exactly
+	Scopes      []string
+	State       string
+	// CodeChallenge and CodeChallengeMethod are the PKCE parameters (RFC
+	// 7636 §4.3); the method must be S256.
+	CodeChallenge       string
+	CodeChallengeMethod string
+	// Resource is the RFC 8707 resource indicator the tokens are for.
+	Resource string
+
+	Subject       string
+	SubjectKind   string
+	Tenant        string
+	Context       json.RawMessage
+	ConfigVersion int64
+}
+
+// Authorization is a started authorization: the pending (or reused active)
+// grant and the authorization request the host approves or denies.
+type Authorization struct {
+	Grant   store.Grant
+	Request store.AuthRequest
+	// Reused is true when an active grant with identical scopes, context
+	// and config_version already existed on the binding (SPEC §2.2).
+	Reused bool
+}
+
+// Start begins an authorization (SPEC §2.2, §2.3): it checks the request
+// against the client's registration, then either reuses the active grant
+// on the binding (when its scopes, context and config_version are
+// identical) or creates a pending grant, and records the authorization
+// request, in one transaction. Errors: ErrInvalidClient (unknown or
+// deleted client), ErrUnauthorizedClient, ErrInvalidRedirectURI,
+// ErrInvalidScope, ErrInvalidRequest; any other error is a store failure.
+func (m *Manager) Start(ctx context.Context, req AuthorizationRequest) (Authorization, error) {
+	c, err := m.Client(ctx, req.ClientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return Authorization{}, ErrInvalidClient
+	}
+	if err != nil {
+		return Authorization{}, err
+	}
+	if err := CheckRequest(c, req); err != nil {
+		return Authorization{}, err
+	}
+	req.Scopes = dedupe(req.Scopes)
+	if len(req.Context) > 0 {
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, req.Context); err != nil {
+			return Authorization{}, fmt.Errorf("%w: context is not JSON", ErrInvalidRequest)
+		}
+		req.Context = compact.Bytes()
+	}
+	var a Authorization
+	err = m.inTx(ctx, func(tx store.Tx, _ *events) error {
+		a = Authorization{}
+		now := m.clock()
+		b := store.Binding{ClientID: req.ClientID, Subject: req.Subject, Tenant: req.Tenant, Resource: req.Resource,
+			RedirectURI: req.RedirectURI}
+		active, err := tx.FindActiveGrant(ctx, b)
+		switch {
+		case err == nil && reusable(active, req):
+			a.Grant, a.Reused = active, true
+		case err == nil || errors.Is(err, store.ErrNotFound):
+			a.Grant = store.Grant{ID: newID(), ClientID: req.ClientID, Subject: req.Subject,
+				SubjectKind: req.SubjectKind, Tenant: req.Tenant, Resource: req.Resource,
+				RedirectURI: req.RedirectURI, Scopes: req.Scopes, Context: req.Context,
+				ConfigVersion: req.ConfigVersion, Status: store.GrantPending, CreatedAt: now}
+			if err := tx.CreateGrant(ctx, a.Grant); err != nil {
+				return fmt.Errorf("grant: creating grant: %w", err)
+			}
+			if err := tx.AppendAuditEvents(ctx, []store.AuditEvent{
+				auditEvent(EventGrantCreated, a.Grant, "", req.Subject, now, nil)}); err != nil {
+				return fmt.Errorf("grant: writing audit event: %w", err)
+			}
+		default:
+			return fmt.Errorf("grant: finding active grant: %w", err)
+		}
+		a.Request = store.AuthRequest{ID: newID(), GrantID: a.Grant.ID, ClientID: req.ClientID,
+			RedirectURI: req.RedirectURI, Scopes: req.Scopes, State: req.State, CodeChallenge: req.CodeChallenge,
+			CodeChallengeMethod: CodeChallengeS256, Resource: req.Resource, CreatedAt: now,
+			ExpiresAt: now.Add(m.reqTTL)}
+		if err := tx.CreateAuthRequest(ctx, a.Request); err != nil {
+			return fmt.Errorf("grant: recording authorization request: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return Authorization{}, err
+	}
+	return a, nil
+}
+
+// CheckRequest validates an authorization request against client c's
+// registration (RFC 6749 §4.1.1, §3.1.2.3; RFC 7636 §4.3): the
+// authorization_code grant type and code response type registered, the
+// redirect URI registered exactly, every scope registered, an S256 PKCE
+// challenge of the right form, a subject. It touches no state.
+func CheckRequest(c store.Client, req AuthorizationRequest) error {
+	if !slices.Contains(c.GrantTypes, GrantTypeAuthorizationCode) || !slices.Contains(c.ResponseTypes, ResponseTypeCode) {
+		return ErrUnauthorizedClient
+	}
+	if !slices.Contains(c.RedirectURIs, req.RedirectURI) {
+		return fmt.Errorf("%w: not registered for this client", ErrInvalidRedirectURI)
+	}
+	for _, s := range req.Scopes {
+		if !slices.Contains(c.Scopes, s) {
+			return fmt.Errorf("%w: %q is not registered for this client", ErrInvalidScope, s)
+		}
+	}
+	if req.CodeChallengeMethod != CodeChallengeS256 {
+		return fmt.Errorf("%w: code_challenge_method must be S256", ErrInvalidRequest)
+	}
+	if !validChallenge(req.CodeChallenge) {
+		return fmt.Errorf("%w: code_challenge must be 43 base64url characters", ErrInvalidRequest)
+	}
+	if req.Subject == "" {
+		return fmt.Errorf("%w: no subject", ErrInvalidRequest)
+	}
+	return nil
+}
+
+// validChallenge reports whether s is an S256 challenge: the unpadded
+// base64url encoding of a SHA-256 digest (RFC 7636 §4.2).
+func validChallenge(s string) bool {
+	if len(s) != 43 {
+		return false
+	}
+	return strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == ""
+}
+
+// reusable reports whether active may serve req unchanged (SPEC §2.2).
+func reusable(active store.Grant, req AuthorizationRequest) bool {
+	return sameSet(active.Scopes, req.Scopes) && bytes.Equal(active.Context, req.Context) &&
+		active.ConfigVersion == req.ConfigVersion && active.SubjectKind == req.SubjectKind
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(slices.Compact(a), slices.Compact(b))
+}
+
+// Approval is the outcome of approving an authorization: the code to send
+// to the client's redirect URI with the request's state (RFC 6749 §4.1.2).
+type Approval struct {
+	Code        string
+	RedirectURI string
+	State       string
+	Grant       store.Grant
+}
+
+// ApproveFunc is host work that must commit together with an approval,
+// such as finishing an upstream provider step. It runs in the approval's
+// transaction after the grant is active and the code exists; an error
+// rolls everything back (no active grant, no code). It may run more than
+// once if the transaction is retried after losing a race on the binding.
+type ApproveFunc func(ctx context.Context, tx store.Tx, g store.Grant) error
+
+// approveAttempts bounds the retries of an approval that lost a race for
+// the active binding to a concurrent approval.
+const approveAttempts = 3
+
+// Approve completes the authorization request id after the host's login
+// and consent (RFC 6749 §4.1.2): in one transaction it closes the request,
+// locks its grant, activates it if pending — revoking through the cascade
+// any other active grant on the same binding, reason ReasonSuperseded —
+// issues the single-use authorization code (stored as a hash), and runs fn
+// if not nil. Errors: store.ErrNotFound (unknown request), ErrRequestExpired,
+// ErrRequestClosed, ErrInvalidTransition (the grant was revoked meanwhile),
+// fn's error; any other error is a store failure. On error nothing changed.
+func (m *Manager) Approve(ctx context.Context, id string, fn ApproveFunc) (Approval, error) {
+	var (
+		a   Approval
+		err error
+	)
+	for range approveAttempts {
+		err = m.inTx(ctx, func(tx store.Tx, ev *events) error {
+			var txErr error
+			a, txErr = m.approve(ctx, tx, ev, id, fn)
+			return txErr
+		})
+		// A concurrent approval activated another grant on the binding
+		// after we looked: run again, and supersede it.
+		if !errors.Is(err, store.ErrConflict) {
+			break
+		}
+	}
+	if err != nil {
+		return Approval{}, err
+	}
+	return a, nil
+}
+
+func (m *Manager) approve(ctx context.Context, tx store.Tx, ev *events, id string, fn ApproveFunc) (Approval, error) {
+	now := m.clock()
+	req, err := m.openRequest(ctx, tx, id, now)
+	if err != nil {
+		return Approval{}, err
+	}
+	g, err := tx.GetGrantForUpdate(ctx, req.GrantID)
+	if err != nil {
+		return Approval{}, fmt.Errorf("grant: locking grant: %w", err)
+	}
+	if g.Status == store.GrantPending {
+		if err := m.activate(ctx, tx, ev, &g, now); err != nil {
+			return Approval{}, err
+		}
+	} else if g.Status != store.GrantActive {
+		return Approval{}, Transition(g.Status, store.GrantActive)
+	}
+	code, hash := secret.New(secret.CodePrefix)
+	if err := tx.CreateAuthCode(ctx, store.AuthCode{ID: newID(), Hash: hash, GrantID: g.ID, ClientID: req.ClientID,
+		RedirectURI: req.RedirectURI, Scopes: req.Scopes, CodeChallenge: req.CodeChallenge,
+		CodeChallengeMethod: req.CodeChallengeMethod, CreatedAt: now, ExpiresAt: now.Add(m.codeTTL)}); err != nil {
+		return Approval{}, fmt.Errorf("grant: issuing code: %w", err)
+	}
+	if fn != nil {
+		if err := fn(ctx, tx, g); err != nil {
+			return Approval{}, err
+		}
+	}
+	return Approval{Code: code, RedirectURI: req.RedirectURI, State: req.State, Grant: g}, nil
+}
+
+// activate moves the locked pending grant g to active, superseding the
+// grant active on its binding, if any.
+func (m *Manager) activate(ctx context.Context, tx store.Tx, ev *events, g *store.Grant, now time.Time) error {
+	prev, err := tx.FindActiveGrant(ctx, g.Binding())
+	switch {
+	case err == nil:
+		if _, err := m.cascade(ctx, tx, ev, []string{prev.ID}, ReasonSuperseded, g.Subject); err != nil {
+			return err
+		}
+	case !errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("grant: finding active grant: %w", err)
+	}
+	ok, err := tx.ActivateGrant(ctx, g.ID, now)
+	if err != nil {
+		return fmt.Errorf("grant: activating grant: %w", err)
+	}
+	if !ok { // unreachable while the row is locked; fail closed all the same
+		return Transition(g.Status, store.GrantActive)
+	}
+	g.Status, g.ActivatedAt = store.GrantActive, now
+	if err := tx.AppendAuditEvents(ctx, []store.AuditEvent{
+		auditEvent(EventGrantActivated, *g, "", g.Subject, now, nil)}); err != nil {
+		return fmt.Errorf("grant: writing audit event: %w", err)
+	}
+	return nil
+}
+
+// openRequest reads request id and closes it (compare-and-set), so it can be
+// approved or denied once.
+func (m *Manager) openRequest(ctx context.Context, tx store.Tx, id string, now time.Time) (store.AuthRequest, error) {
+	req, err := tx.GetAuthRequest(ctx, id)
+	if err != nil {
+		return store.AuthRequest{}, fmt.Errorf("grant: reading authorization request: %w", err)
+	}
+	if !now.Before(req.ExpiresAt) {
+		return store.AuthRequest{}, ErrRequestExpired
+	}
+	ok, err := tx.ConsumeAuthRequest(ctx, id, now)
+	if err != nil {
+		return store.AuthRequest{}, fmt.Errorf("grant: closing authorization request: %w", err)
+	}
+	if !ok {
+		return store.AuthRequest{}, ErrRequestClosed
+	}
+	return req, nil
+}
+
+// Deny records that the user or the host refused authorization request id
+// (RFC 6749 §4.1.2.1 access_denied): it closes the request so it can no
+// longer be approved and writes an authorization.denied audit event with
+// reason (trimmed to a short printable string). It creates no other state:
+// the pending grant is left for the sweep. Errors as for Approve.
+func (m *Manager) Deny(ctx context.Context, id, reason, actor string) error {
+	return m.inTx(ctx, func(tx store.Tx, ev *events) error {
+		now := m.clock()
+		req, err := m.openRequest(ctx, tx, id, now)
+		if err != nil {
+			return err
+		}
+		g, err := tx.GetGrant(ctx, req.GrantID)
+		if err != nil {
+			return fmt.Errorf("grant: reading grant: %w", err)
+		}
+		reason = sanitize(reason)
+		details, err := json.Marshal(struct {
+			Resource string   `json:"resource,omitempty"`
+			Scopes   []string `json:"scopes,omitempty"`
+		}{req.Resource, req.Scopes})
+		if err != nil {
+			return err
+		}
+		if err := tx.AppendAuditEvents(ctx, []store.AuditEvent{
+			auditEvent(EventAuthorizationDenied, g, reason, actor, now, details)}); err != nil {
+			return fmt.Errorf("grant: writing audit event: %w", err)
+		}
+		ev.add(Event{Type: EventAuthorizationDenied, Reason: reason, Count: 1, ClientID: g.ClientID,
+			Subject: g.Subject, GrantID: g.ID})
+		return nil
+	})
+}
+
+// sanitize keeps a host-supplied reason short and printable, so it cannot
+// smuggle request material or control characters into the audit trail.
+func sanitize(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+	if len(s) > 200 {
+		s = strings.ToValidUTF8(s[:200], "")
+	}
+	return s
+}
