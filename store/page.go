@@ -54,8 +54,17 @@ type Cursor struct {
 	ID   string
 }
 
-// cursor layout: version(1) | scope fingerprint(8) | unix micros(8) | id(16).
+// cursor layout: version(1) | check(8) | unix micros(8) | id(16). check is a
+// digest of the scope and the position, so a cursor altered in any byte, or
+// presented to a listing with another scope, is refused.
 const cursorLen = 1 + 8 + 8 + 16
+
+// Cursor times outside years 1..9999 are refused: no row has one, and
+// PostgreSQL would fail on some of them instead of matching nothing.
+var (
+	minCursorMicros = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+	maxCursorMicros = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro() - 1
+)
 
 // EncodeCursor returns the opaque cursor for the keyset position c within the
 // listing identified by scope (a string naming the filter, e.g. the subject
@@ -67,11 +76,11 @@ func EncodeCursor(scope string, c Cursor) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	b := make([]byte, 0, cursorLen)
-	b = append(b, 1)
-	b = append(b, fingerprint(scope)...)
+	b := make([]byte, 9, cursorLen)
+	b[0] = 1
 	b = binary.BigEndian.AppendUint64(b, uint64(c.Time.UnixMicro()))
 	b = append(b, id[:]...)
+	copy(b[1:9], cursorCheck(scope, b[9:]))
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
@@ -83,16 +92,22 @@ func DecodeCursor(scope, s string) (Cursor, error) {
 	if err != nil || len(b) != cursorLen || b[0] != 1 {
 		return Cursor{}, fmt.Errorf("%w: malformed", ErrInvalidCursor)
 	}
-	if string(b[1:9]) != string(fingerprint(scope)) {
-		return Cursor{}, fmt.Errorf("%w: issued for another listing", ErrInvalidCursor)
+	if string(b[1:9]) != string(cursorCheck(scope, b[9:])) {
+		return Cursor{}, fmt.Errorf("%w: altered or issued for another listing", ErrInvalidCursor)
 	}
 	micros := int64(binary.BigEndian.Uint64(b[9:17]))
+	if micros < minCursorMicros || micros > maxCursorMicros {
+		return Cursor{}, fmt.Errorf("%w: time out of range", ErrInvalidCursor)
+	}
 	return Cursor{Time: time.UnixMicro(micros).UTC(), ID: formatUUID(b[17:])}, nil
 }
 
-func fingerprint(scope string) []byte {
-	sum := sha256.Sum256([]byte("grantkit cursor\x00" + scope))
-	return sum[:8]
+// cursorCheck digests a listing scope and a keyset position.
+func cursorCheck(scope string, position []byte) []byte {
+	h := sha256.New()
+	h.Write([]byte("grantkit cursor\x00" + scope + "\x00"))
+	h.Write(position)
+	return h.Sum(nil)[:8]
 }
 
 func parseUUID(s string) ([16]byte, error) {

@@ -1,0 +1,286 @@
+package storetest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/grantkit/grantkit/store"
+)
+
+func init() {
+	register("ClientRoundTrip", testClientRoundTrip)
+	register("ClientCreateConflict", testClientCreateConflict)
+	register("ClientGetNotFound", testClientGetNotFound)
+	register("ClientUpdate", testClientUpdate)
+	register("ClientDelete", testClientDelete)
+	register("ClientListOrphans", testClientListOrphans)
+}
+
+// clientGet reads a client and fails the test on error.
+func clientGet(t *testing.T, s store.Ops, id string) store.Client {
+	t.Helper()
+	c, err := s.GetClient(ctx(t), id)
+	if err != nil {
+		t.Fatalf("GetClient(%s): %v", id, err)
+	}
+	return c
+}
+
+func testClientRoundTrip(t *testing.T, h Harness) {
+	s := h.Open(t, nil)
+	for _, tc := range []struct {
+		name   string
+		client store.Client
+		public bool
+	}{
+		{
+			name: "confidential",
+			client: store.Client{
+				ID:            "client-confidential",
+				Name:          "Static App",
+				SecretHash:    hash("s3cret"),
+				RedirectURIs:  []string{"https://app.example/cb", "https://app.example/cb/"},
+				GrantTypes:    []string{"authorization_code", "refresh_token"},
+				ResponseTypes: []string{"code"},
+				Scopes:        []string{"read", "write"},
+				CreatedAt:     base,
+				UpdatedAt:     base.Add(time.Second),
+			},
+		},
+		{
+			name: "public dynamic",
+			client: store.Client{
+				ID:            "client-public",
+				Name:          "Self-reported name",
+				RedirectURIs:  []string{"http://127.0.0.1:8765/callback"},
+				GrantTypes:    []string{"authorization_code"},
+				ResponseTypes: []string{"code"},
+				Dynamic:       true,
+				CreatedAt:     base.Add(-time.Hour),
+				UpdatedAt:     base,
+			},
+			public: true,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := s.CreateClient(ctx(t), tc.client); err != nil {
+				t.Fatalf("CreateClient: %v", err)
+			}
+			got := clientGet(t, s, tc.client.ID)
+			want := tc.client
+			want.CreatedAt = tc.client.CreatedAt.UTC().Truncate(time.Microsecond)
+			want.UpdatedAt = tc.client.UpdatedAt.UTC().Truncate(time.Microsecond)
+			if d := diff(want, got); d != "" {
+				t.Errorf("GetClient (-want +got):\n%s", d)
+			}
+			if got.Public() != tc.public {
+				t.Errorf("Public() = %v, want %v", got.Public(), tc.public)
+			}
+			if tc.public && got.SecretHash != nil {
+				t.Errorf("SecretHash = %x, want nil for a public client", got.SecretHash)
+			}
+			for name, ts := range map[string]time.Time{"CreatedAt": got.CreatedAt, "UpdatedAt": got.UpdatedAt} {
+				if ts.Location() != time.UTC {
+					t.Errorf("%s location = %v, want UTC", name, ts.Location())
+				}
+			}
+			if !got.DeletedAt.IsZero() {
+				t.Errorf("DeletedAt = %v, want zero for a live client", got.DeletedAt)
+			}
+		})
+	}
+}
+
+func testClientCreateConflict(t *testing.T, h Harness) {
+	s := h.Open(t, nil)
+	c := newClient(t, s)
+	dup := c
+	dup.Name = "Impostor"
+	dup.SecretHash = nil
+	if err := s.CreateClient(ctx(t), dup); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("CreateClient(duplicate id) = %v, want ErrConflict", err)
+	}
+	if d := diff(c, clientGet(t, s, c.ID)); d != "" {
+		t.Errorf("client changed by the refused insert (-want +got):\n%s", d)
+	}
+}
+
+func testClientGetNotFound(t *testing.T, h Harness) {
+	s := h.Open(t, nil)
+	newClient(t, s)
+	for _, id := range []string{"client-unknown", "", newID(t)} {
+		if _, err := s.GetClient(ctx(t), id); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("GetClient(%q) = %v, want ErrNotFound", id, err)
+		}
+	}
+}
+
+func testClientUpdate(t *testing.T, h Harness) {
+	s := h.Open(t, nil)
+
+	t.Run("replaces metadata", func(t *testing.T) {
+		c := newClient(t, s, func(c *store.Client) { c.Dynamic = true })
+		upd := store.Client{
+			ID:            c.ID,
+			Name:          "Renamed",
+			SecretHash:    nil, // confidential → public
+			RedirectURIs:  []string{"https://other.example/cb"},
+			GrantTypes:    []string{"authorization_code"},
+			ResponseTypes: []string{"code"},
+			Scopes:        []string{"read"},
+			// UpdateClient leaves these alone:
+			Dynamic:   false,
+			CreatedAt: base.Add(-48 * time.Hour),
+			UpdatedAt: base.Add(time.Hour),
+		}
+		if err := s.UpdateClient(ctx(t), upd); err != nil {
+			t.Fatalf("UpdateClient: %v", err)
+		}
+		want := upd
+		want.Dynamic = true
+		want.CreatedAt = c.CreatedAt
+		want.UpdatedAt = micro.Add(time.Hour)
+		if d := diff(want, clientGet(t, s, c.ID)); d != "" {
+			t.Errorf("GetClient after UpdateClient (-want +got):\n%s", d)
+		}
+	})
+
+	t.Run("sets a secret", func(t *testing.T) {
+		c := newClient(t, s, func(c *store.Client) { c.SecretHash = nil })
+		upd := c
+		upd.SecretHash = hash("new secret")
+		upd.UpdatedAt = base.Add(2 * time.Hour)
+		if err := s.UpdateClient(ctx(t), upd); err != nil {
+			t.Fatalf("UpdateClient: %v", err)
+		}
+		want := upd
+		want.UpdatedAt = micro.Add(2 * time.Hour)
+		if d := diff(want, clientGet(t, s, c.ID)); d != "" {
+			t.Errorf("GetClient after UpdateClient (-want +got):\n%s", d)
+		}
+	})
+
+	t.Run("unknown", func(t *testing.T) {
+		c := store.Client{ID: "client-unknown", Name: "x", UpdatedAt: base}
+		if err := s.UpdateClient(ctx(t), c); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("UpdateClient(unknown) = %v, want ErrNotFound", err)
+		}
+		if _, err := s.GetClient(ctx(t), c.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("GetClient after UpdateClient(unknown) = %v, want ErrNotFound (no upsert)", err)
+		}
+	})
+
+	t.Run("soft-deleted", func(t *testing.T) {
+		c := newClient(t, s)
+		if err := s.DeleteClient(ctx(t), c.ID, base.Add(time.Minute)); err != nil {
+			t.Fatalf("DeleteClient: %v", err)
+		}
+		before := clientGet(t, s, c.ID)
+		upd := c
+		upd.Name = "Resurrected"
+		upd.UpdatedAt = base.Add(time.Hour)
+		if err := s.UpdateClient(ctx(t), upd); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("UpdateClient(soft-deleted) = %v, want ErrNotFound", err)
+		}
+		if d := diff(before, clientGet(t, s, c.ID)); d != "" {
+			t.Errorf("soft-deleted client changed (-want +got):\n%s", d)
+		}
+	})
+}
+
+func testClientDelete(t *testing.T, h Harness) {
+	s := h.Open(t, nil)
+	c := newClient(t, s)
+	other := newClient(t, s)
+	at := base.Add(90 * time.Minute)
+	if err := s.DeleteClient(ctx(t), c.ID, at); err != nil {
+		t.Fatalf("DeleteClient: %v", err)
+	}
+	want := c
+	want.DeletedAt = micro.Add(90 * time.Minute)
+	want.UpdatedAt = want.DeletedAt
+	got := clientGet(t, s, c.ID)
+	if d := diff(want, got); d != "" {
+		t.Errorf("GetClient after DeleteClient (-want +got):\n%s", d)
+	}
+	if got.DeletedAt.Location() != time.UTC {
+		t.Errorf("DeletedAt location = %v, want UTC", got.DeletedAt.Location())
+	}
+
+	if err := s.DeleteClient(ctx(t), c.ID, at.Add(time.Hour)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("second DeleteClient = %v, want ErrNotFound", err)
+	}
+	if d := diff(want, clientGet(t, s, c.ID)); d != "" {
+		t.Errorf("second DeleteClient changed the client (-want +got):\n%s", d)
+	}
+	if err := s.DeleteClient(ctx(t), "client-unknown", at); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("DeleteClient(unknown) = %v, want ErrNotFound", err)
+	}
+	if d := diff(other, clientGet(t, s, other.ID)); d != "" {
+		t.Errorf("DeleteClient touched another client (-want +got):\n%s", d)
+	}
+}
+
+func testClientListOrphans(t *testing.T, h Harness) {
+	s := h.Open(t, nil)
+	cutoff := base // registeredBefore
+	dynamic := func(age time.Duration) func(*store.Client) {
+		return func(c *store.Client) {
+			c.Dynamic = true
+			c.CreatedAt = micro.Add(-age)
+			c.UpdatedAt = c.CreatedAt
+		}
+	}
+	// Orphans, oldest first (the listing's order).
+	noGrant := newClient(t, s, dynamic(4*time.Hour))
+	revokedOnly := newClient(t, s, dynamic(3*time.Hour))
+	newGrant(t, s, revokedOnly.ID, func(g *store.Grant) {
+		g.Status, g.RevokedAt, g.RevokeReason = store.GrantRevoked, micro, "user_revoked"
+	})
+	pendingOnly := newClient(t, s, dynamic(2*time.Hour))
+	newGrant(t, s, pendingOnly.ID, func(g *store.Grant) { g.Status, g.ActivatedAt = store.GrantPending, time.Time{} })
+	// Not orphans.
+	withActive := newClient(t, s, dynamic(5*time.Hour))
+	newGrant(t, s, withActive.ID, func(g *store.Grant) { g.Subject = "bob" })
+	newGrant(t, s, withActive.ID, func(g *store.Grant) { g.Status, g.RevokedAt = store.GrantRevoked, micro })
+	newClient(t, s, dynamic(0))             // created exactly at the cutoff
+	newClient(t, s, dynamic(-time.Minute))  // created after the cutoff
+	newClient(t, s, func(c *store.Client) { // static, old, no grant
+		c.CreatedAt = micro.Add(-10 * time.Hour)
+	})
+
+	all := []string{noGrant.ID, revokedOnly.ID, pendingOnly.ID}
+	for _, tc := range []struct {
+		limit int
+		want  []string
+	}{
+		{limit: 100, want: all},
+		{limit: 3, want: all},
+		{limit: 2, want: all[:2]},
+		{limit: 1, want: all[:1]},
+	} {
+		got, err := s.ListOrphanClients(ctx(t), cutoff, tc.limit)
+		if err != nil {
+			t.Fatalf("ListOrphanClients(limit %d): %v", tc.limit, err)
+		}
+		ids := make([]string, len(got))
+		for i, c := range got {
+			ids[i] = c.ID
+		}
+		if d := diff(tc.want, ids); d != "" {
+			t.Errorf("ListOrphanClients(limit %d) ids (-want +got):\n%s", tc.limit, d)
+		}
+		if len(got) > 0 {
+			if d := diff(noGrant, got[0]); d != "" {
+				t.Errorf("ListOrphanClients(limit %d)[0] (-want +got):\n%s", tc.limit, d)
+			}
+		}
+	}
+
+	for _, limit := range []int{0, -1} {
+		if _, err := s.ListOrphanClients(ctx(t), cutoff, limit); !errors.Is(err, store.ErrInvalidArgument) {
+			t.Errorf("ListOrphanClients(limit %d) = %v, want ErrInvalidArgument", limit, err)
+		}
+	}
+}
