@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -174,8 +175,28 @@ func validChallenge(s string) bool {
 
 // reusable reports whether active may serve req unchanged (SPEC §2.2).
 func reusable(active store.Grant, req AuthorizationRequest) bool {
-	return sameSet(active.Scopes, req.Scopes) && bytes.Equal(active.Context, req.Context) &&
+	return sameSet(active.Scopes, req.Scopes) && sameJSON(active.Context, req.Context) &&
 		active.ConfigVersion == req.ConfigVersion && active.SubjectKind == req.SubjectKind
+}
+
+// sameJSON reports whether a and b hold the same JSON value whatever their
+// formatting: PostgreSQL's jsonb hands a stored document back re-serialised
+// (spaces added, keys reordered), so bytes cannot be compared.
+func sameJSON(a, b json.RawMessage) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return len(a) == len(b)
+	}
+	va, errA := decodeJSON(a)
+	vb, errB := decodeJSON(b)
+	return errA == nil && errB == nil && reflect.DeepEqual(va, vb)
+}
+
+func decodeJSON(b []byte) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	err := d.Decode(&v)
+	return v, err
 }
 
 func sameSet(a, b []string) bool {
@@ -206,11 +227,11 @@ type ApproveFunc func(ctx context.Context, tx store.Tx, g store.Grant) error
 const approveAttempts = 3
 
 // Approve completes the authorization request id after the host's login
-// and consent (RFC 6749 §4.1.2): in one transaction it closes the request,
-// locks its grant, activates it if pending — revoking through the cascade
-// any other active grant on the same binding, reason ReasonSuperseded —
-// issues the single-use authorization code (stored as a hash), and runs fn
-// if not nil. Errors: store.ErrNotFound (unknown request), ErrRequestExpired,
+// and consent (RFC 6749 §4.1.2): in one transaction it locks the request's
+// grant, closes the request, activates the grant if pending — revoking
+// through the cascade any other active grant on the same binding, reason
+// ReasonSuperseded — issues the single-use authorization code (stored as a
+// hash), and runs fn if not nil. Errors: store.ErrNotFound (unknown request), ErrRequestExpired,
 // ErrRequestClosed, ErrInvalidTransition (the grant was revoked meanwhile),
 // fn's error; any other error is a store failure. On error nothing changed.
 func (m *Manager) Approve(ctx context.Context, id string, fn ApproveFunc) (Approval, error) {
@@ -238,13 +259,20 @@ func (m *Manager) Approve(ctx context.Context, id string, fn ApproveFunc) (Appro
 
 func (m *Manager) approve(ctx context.Context, tx store.Tx, ev *events, id string, fn ApproveFunc) (Approval, error) {
 	now := m.clock()
-	req, err := m.openRequest(ctx, tx, id, now)
+	req, err := tx.GetAuthRequest(ctx, id)
 	if err != nil {
-		return Approval{}, err
+		return Approval{}, fmt.Errorf("grant: reading authorization request: %w", err)
 	}
+	// Lock the grant before closing its request: the cascade locks grants
+	// before their requests, and taking the two locks in the same order
+	// makes a racing revocation wait for the approval (or the approval for
+	// it) instead of deadlocking with it.
 	g, err := tx.GetGrantForUpdate(ctx, req.GrantID)
 	if err != nil {
 		return Approval{}, fmt.Errorf("grant: locking grant: %w", err)
+	}
+	if err := closeRequest(ctx, tx, req, now); err != nil {
+		return Approval{}, err
 	}
 	if g.Status == store.GrantPending {
 		if err := m.activate(ctx, tx, ev, &g, now); err != nil {
@@ -294,24 +322,32 @@ func (m *Manager) activate(ctx context.Context, tx store.Tx, ev *events, g *stor
 	return nil
 }
 
-// openRequest reads request id and closes it (compare-and-set), so it can be
-// approved or denied once.
+// openRequest reads request id and closes it, so it can be approved or
+// denied once.
 func (m *Manager) openRequest(ctx context.Context, tx store.Tx, id string, now time.Time) (store.AuthRequest, error) {
 	req, err := tx.GetAuthRequest(ctx, id)
 	if err != nil {
 		return store.AuthRequest{}, fmt.Errorf("grant: reading authorization request: %w", err)
 	}
-	if !now.Before(req.ExpiresAt) {
-		return store.AuthRequest{}, ErrRequestExpired
-	}
-	ok, err := tx.ConsumeAuthRequest(ctx, id, now)
-	if err != nil {
-		return store.AuthRequest{}, fmt.Errorf("grant: closing authorization request: %w", err)
-	}
-	if !ok {
-		return store.AuthRequest{}, ErrRequestClosed
+	if err := closeRequest(ctx, tx, req, now); err != nil {
+		return store.AuthRequest{}, err
 	}
 	return req, nil
+}
+
+// closeRequest closes an unexpired, open request (compare-and-set).
+func closeRequest(ctx context.Context, tx store.Tx, req store.AuthRequest, now time.Time) error {
+	if !now.Before(req.ExpiresAt) {
+		return ErrRequestExpired
+	}
+	ok, err := tx.ConsumeAuthRequest(ctx, req.ID, now)
+	if err != nil {
+		return fmt.Errorf("grant: closing authorization request: %w", err)
+	}
+	if !ok {
+		return ErrRequestClosed
+	}
+	return nil
 }
 
 // Deny records that the user or the host refused authorization request id

@@ -143,6 +143,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 // begin IMMEDIATE.
 func (s *Store) DB() *sql.DB { return s.db }
 
+// Prefix returns the prefix of grantkit's table names.
+func (s *Store) Prefix() string { return s.prefix }
+
 // Close closes the database; an in-memory database is gone afterwards.
 func (s *Store) Close() error {
 	return errors.Join(s.keep.Close(), s.db.Close())
