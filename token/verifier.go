@@ -1,0 +1,279 @@
+package token
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/grantkit/grantkit/store"
+)
+
+// KeySource finds the public key a token names in its kid header. *KeySet
+// implements it; a resource server in another process implements it over
+// the authorization server's JWKS.
+type KeySource interface {
+	PublicKey(kid string) (jose.JSONWebKey, bool)
+}
+
+// Verifier defaults.
+const (
+	DefaultLeeway      = 30 * time.Second
+	DefaultTouchWindow = 30 * time.Second
+	// touchQueue bounds the grant ids waiting for their last_used_at
+	// write; when it is full, touches are dropped (they are a debounce
+	// hint, never a security decision).
+	touchQueue = 1024
+)
+
+// VerifierConfig configures a Verifier.
+type VerifierConfig struct {
+	// Issuer is the only iss accepted.
+	Issuer string
+	// Resource is the resource this verifier serves: the aud a token must
+	// carry (RFC 8707, RFC 9068 §4). Tokens for another resource fail.
+	Resource string
+	Keys     KeySource
+	// Algorithms accepted; default EdDSA and ES256. "none" and HMAC
+	// algorithms are never accepted.
+	Algorithms []jose.SignatureAlgorithm
+	// Store is read for the grant check and written, off the request's
+	// path, for last_used_at.
+	Store store.Store
+	// Leeway for exp, nbf and iat; default DefaultLeeway.
+	Leeway time.Duration
+	// TouchWindow is the last_used_at debounce; default DefaultTouchWindow.
+	TouchWindow time.Duration
+	Now         func() time.Time
+	Logger      *slog.Logger
+}
+
+// Verifier checks access tokens on the resource side (SPEC §5): signature
+// with an allowed algorithm and a known key, typ at+jwt, iss, aud, exp,
+// nbf and iat; then the grant check against the store, so a revoked grant's
+// tokens fail on the very next request. It records last_used_at with a
+// debounce from one background goroutine; call Close to stop it. It is safe
+// for concurrent use.
+type Verifier struct {
+	cfg     VerifierConfig
+	algs    []jose.SignatureAlgorithm
+	touches chan string
+	quit    chan struct{}
+	done    chan struct{}
+	stop    sync.Once
+}
+
+// NewVerifier returns a Verifier and starts its last_used_at writer.
+func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
+	if cfg.Issuer == "" || cfg.Resource == "" || cfg.Keys == nil || cfg.Store == nil {
+		return nil, errors.New("token: VerifierConfig needs Issuer, Resource, Keys and Store")
+	}
+	if cfg.Leeway < 0 || cfg.TouchWindow < 0 {
+		return nil, errors.New("token: negative Leeway or TouchWindow")
+	}
+	if cfg.Leeway == 0 {
+		cfg.Leeway = DefaultLeeway
+	}
+	if cfg.TouchWindow == 0 {
+		cfg.TouchWindow = DefaultTouchWindow
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	algs := cfg.Algorithms
+	if len(algs) == 0 {
+		algs = []jose.SignatureAlgorithm{EdDSA, ES256}
+	}
+	for _, a := range algs {
+		if a != EdDSA && a != ES256 && a != RS256 {
+			return nil, fmt.Errorf("%w: %s", ErrUnsupportedAlgorithm, a)
+		}
+	}
+	v := &Verifier{cfg: cfg, algs: slices.Clone(algs), touches: make(chan string, touchQueue),
+		quit: make(chan struct{}), done: make(chan struct{})}
+	go v.touchLoop()
+	return v, nil
+}
+
+// Close stops the last_used_at writer and waits for it; touches still
+// queued are dropped. Verify keeps working after Close, without recording
+// last_used_at.
+func (v *Verifier) Close() {
+	v.stop.Do(func() { close(v.quit) })
+	<-v.done
+}
+
+// Verify checks raw and returns its claims. Every refusal wraps
+// ErrInvalidToken with a distinct error naming the failed check; a store
+// failure during the grant check is returned as is (not wrapped in
+// ErrInvalidToken) and is never a success.
+func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
+	c, err := v.verifyJWT(raw)
+	if err != nil {
+		return Claims{}, err
+	}
+	g, err := v.cfg.Store.GetGrant(ctx, c.GrantID)
+	if errors.Is(err, store.ErrNotFound) {
+		return Claims{}, ErrGrantInactive
+	}
+	if err != nil {
+		return Claims{}, fmt.Errorf("token: grant check: %w", err)
+	}
+	if err := checkGrant(c, g); err != nil {
+		return Claims{}, err
+	}
+	select { // never block the request for bookkeeping
+	case v.touches <- g.ID:
+	default:
+	}
+	return c, nil
+}
+
+// verifyJWT runs every check that needs no store.
+func (v *Verifier) verifyJWT(raw string) (Claims, error) {
+	tok, err := jwt.ParseSigned(raw, v.algs)
+	if err != nil {
+		if headerAlg(raw) != "" {
+			return Claims{}, fmt.Errorf("%w (%s)", ErrAlgorithm, headerAlg(raw))
+		}
+		return Claims{}, ErrMalformed
+	}
+	if len(tok.Headers) != 1 {
+		return Claims{}, ErrMalformed
+	}
+	h := tok.Headers[0]
+	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !strings.EqualFold(typ, TypeATJWT) &&
+		!strings.EqualFold(typ, "application/"+TypeATJWT) {
+		return Claims{}, ErrType
+	}
+	key, ok := v.cfg.Keys.PublicKey(h.KeyID)
+	if !ok {
+		return Claims{}, ErrUnknownKey
+	}
+	if key.Algorithm != "" && key.Algorithm != h.Algorithm {
+		return Claims{}, fmt.Errorf("%w: key is for %s", ErrAlgorithm, key.Algorithm)
+	}
+	var c Claims
+	if err := tok.Claims(key.Key, &c); err != nil {
+		return Claims{}, ErrSignature
+	}
+	now := v.cfg.Now()
+	switch {
+	case c.Issuer != v.cfg.Issuer:
+		return Claims{}, ErrIssuer
+	case !c.Audience.Contains(v.cfg.Resource):
+		return Claims{}, ErrAudience
+	case c.Expiry == nil:
+		return Claims{}, ErrMissingExpiry
+	case !now.Before(c.Expiry.Time().Add(v.cfg.Leeway)):
+		return Claims{}, ErrTokenExpired
+	case c.NotBefore != nil && now.Add(v.cfg.Leeway).Before(c.NotBefore.Time()),
+		c.IssuedAt != nil && now.Add(v.cfg.Leeway).Before(c.IssuedAt.Time()):
+		return Claims{}, ErrNotYetValid
+	case c.GrantID == "" || c.ClientID == "" || c.Subject == "":
+		return Claims{}, ErrMalformed
+	}
+	return c, nil
+}
+
+// checkGrant is the grant check of SPEC §5.
+func checkGrant(c Claims, g store.Grant) error {
+	switch {
+	case g.Status != store.GrantActive:
+		return ErrGrantInactive
+	case g.ClientID != c.ClientID || g.Subject != c.Subject || !c.Audience.Contains(g.Resource):
+		return ErrGrantMismatch
+	case g.ConfigVersion != c.ConfigVersion:
+		return ErrConfigVersion
+	}
+	for _, s := range c.Scopes() {
+		if !slices.Contains(g.Scopes, s) {
+			return ErrScopeBeyond
+		}
+	}
+	return nil
+}
+
+// headerAlg returns the alg of a compact JWS header, "" if unreadable.
+func headerAlg(raw string) string {
+	head, _, ok := strings.Cut(raw, ".")
+	if !ok {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		return ""
+	}
+	var h struct {
+		Alg string `json:"alg"`
+	}
+	if json.Unmarshal(b, &h) != nil {
+		return ""
+	}
+	return h.Alg
+}
+
+// touchLoop writes last_used_at for the grants Verify saw, in batches, with
+// the store's debounce predicate, so a busy grant is written at most once
+// per window. It also remembers what it wrote, so a busy grant costs no
+// statement at all within the window.
+func (v *Verifier) touchLoop() {
+	defer close(v.done)
+	written := map[string]time.Time{}
+	for {
+		var id string
+		select {
+		case id = <-v.touches:
+		case <-v.quit:
+			return
+		}
+		now := v.cfg.Now()
+		batch := map[string]bool{}
+		for {
+			if now.Sub(written[id]) >= v.cfg.TouchWindow {
+				batch[id] = true
+			}
+			if len(batch) == 256 {
+				break
+			}
+			select {
+			case id = <-v.touches:
+				continue
+			default:
+			}
+			break
+		}
+		if len(batch) == 0 {
+			continue
+		}
+		ids := make([]string, 0, len(batch))
+		for id := range batch {
+			ids = append(ids, id)
+			written[id] = now
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if _, err := v.cfg.Store.TouchGrants(ctx, ids, now, v.cfg.TouchWindow); err != nil {
+			v.cfg.Logger.Warn("grantkit: recording last_used_at", slog.Any("error", err))
+		}
+		cancel()
+		if len(written) > 4*touchQueue { // forget what the window has passed
+			for id, at := range written {
+				if now.Sub(at) >= v.cfg.TouchWindow {
+					delete(written, id)
+				}
+			}
+		}
+	}
+}
