@@ -70,6 +70,18 @@ func (m *Manager) notify(ctx context.Context, ev events) {
 	}
 }
 
+// NewAuditEvent builds an audit record (SPEC §2.6) about grant g (the zero
+// Grant for events that concern no grant), for packages that write their
+// own events in a lifecycle transaction. details must hold no token, code,
+// secret, state or PKCE material.
+func NewAuditEvent(typ string, g store.Grant, reason, actor string, at time.Time, details json.RawMessage) store.AuditEvent {
+	return auditEvent(typ, g, reason, actor, at, details)
+}
+
+// Report logs e and hands it to the observer. Call it only after the
+// transaction that caused e committed.
+func (m *Manager) Report(ctx context.Context, e Event) { m.notify(ctx, events{e}) }
+
 // auditEvent builds an audit record about grant g (the zero Grant for
 // events that concern no grant). details must hold no secret material.
 func auditEvent(typ string, g store.Grant, reason, actor string, at time.Time, details json.RawMessage) store.AuditEvent {

@@ -89,6 +89,10 @@ func New(cfg Config) (*Manager, error) {
 // Store returns the store the manager runs on.
 func (m *Manager) Store() store.Store { return m.store }
 
+// Now returns the manager's current time, in UTC truncated to the
+// microsecond as stores keep it.
+func (m *Manager) Now() time.Time { return m.clock() }
+
 // clock returns the current time as stores keep it.
 func (m *Manager) clock() time.Time { return m.now().UTC().Truncate(time.Microsecond) }
 

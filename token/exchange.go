@@ -1,0 +1,166 @@
+package token
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/grantkit/grantkit/grant"
+	"github.com/grantkit/grantkit/internal/secret"
+	"github.com/grantkit/grantkit/store"
+)
+
+// CodeRequest is an authorization code token request (RFC 6749 §4.1.3,
+// RFC 7636 §4.5). ClientSecret is "" for public clients.
+type CodeRequest struct {
+	ClientID     string
+	ClientSecret string
+	Code         string
+	RedirectURI  string
+	CodeVerifier string
+	// Resource, when set, must be the grant's resource (RFC 8707 §2.2).
+	Resource string
+}
+
+// ExchangeCode redeems an authorization code (SPEC §4.1). It authenticates
+// the client, checks the code (unused, unexpired, same client, same
+// redirect URI, PKCE S256 verifier), then — in one transaction holding the
+// grant's row lock — requires the grant active, redeems the code
+// (compare-and-set) and inserts the first refresh token of a new family, so
+// a revocation that commits first wins and nothing is minted after it.
+// A code presented again revokes its grant through the cascade and writes
+// code.reused (RFC 6749 §4.1.2). Errors map to RFC 6749 §5.2 through
+// ErrorCode; a store failure is never ErrInvalidGrant and never yields
+// tokens.
+func (s *Server) ExchangeCode(ctx context.Context, r CodeRequest) (Response, error) {
+	client, err := s.authenticate(ctx, r.ClientID, r.ClientSecret, grant.GrantTypeAuthorizationCode)
+	if err != nil {
+		return Response{}, err
+	}
+	if r.Code == "" || r.RedirectURI == "" || r.CodeVerifier == "" {
+		return Response{}, fmt.Errorf("%w: code, redirect_uri and code_verifier are required", ErrInvalidRequest)
+	}
+	code, err := s.store.GetAuthCode(ctx, secret.Hash(r.Code))
+	if errors.Is(err, store.ErrNotFound) {
+		return Response{}, fmt.Errorf("%w: unknown code", ErrInvalidGrant)
+	}
+	if err != nil {
+		return Response{}, fmt.Errorf("token: reading code: %w", err)
+	}
+	if code.ClientID != client.ID {
+		return Response{}, fmt.Errorf("%w: code issued to another client", ErrInvalidGrant)
+	}
+	if !code.UsedAt.IsZero() {
+		return Response{}, s.codeReused(ctx, code)
+	}
+	now := s.cfg.Grants.Now()
+	switch {
+	case !code.RevokedAt.IsZero():
+		return Response{}, fmt.Errorf("%w: code revoked", ErrInvalidGrant)
+	case !now.Before(code.ExpiresAt):
+		return Response{}, fmt.Errorf("%w: code", ErrExpired)
+	case code.RedirectURI != r.RedirectURI:
+		return Response{}, fmt.Errorf("%w: redirect_uri differs from the authorization request", ErrInvalidGrant)
+	case !verifyPKCE(code.CodeChallenge, r.CodeVerifier):
+		return Response{}, fmt.Errorf("%w: PKCE verification failed", ErrInvalidGrant)
+	}
+	var (
+		resp   Response
+		reused bool
+	)
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		resp, reused = Response{}, false
+		g, err := tx.GetGrantForUpdate(ctx, code.GrantID)
+		if err != nil {
+			return fmt.Errorf("token: locking grant: %w", err)
+		}
+		if g.Status != store.GrantActive {
+			return fmt.Errorf("%w: grant is %s", ErrInvalidGrant, g.Status)
+		}
+		if r.Resource != "" && r.Resource != g.Resource {
+			return fmt.Errorf("%w: resource differs from the grant's", ErrInvalidGrant)
+		}
+		ok, err := tx.RedeemAuthCode(ctx, code.ID, now)
+		if err != nil {
+			return fmt.Errorf("token: redeeming code: %w", err)
+		}
+		if !ok { // a concurrent exchange redeemed it first: a replay
+			reused = true
+			return s.revokeForCode(ctx, tx, g, now)
+		}
+		if err := s.checkLive(ctx, g); err != nil {
+			return err
+		}
+		var refresh string
+		if slices.Contains(client.GrantTypes, grant.GrantTypeRefreshToken) {
+			var rt store.RefreshToken
+			rt, refresh = s.newRefresh(g, store.RefreshToken{}, now)
+			if err := tx.CreateRefreshToken(ctx, rt); err != nil {
+				return fmt.Errorf("token: storing refresh token: %w", err)
+			}
+		}
+		resp, err = s.response(g, code.Scopes, refresh, now)
+		return err
+	})
+	if err != nil {
+		return Response{}, err
+	}
+	if reused {
+		s.reportCodeReuse(ctx, code)
+		return Response{}, fmt.Errorf("%w: authorization code", ErrReused)
+	}
+	return resp, nil
+}
+
+// codeReused answers a code presented after its redemption: the grant is
+// revoked through the cascade, and code.reused is audited.
+func (s *Server) codeReused(ctx context.Context, code store.AuthCode) error {
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		g, err := tx.GetGrantForUpdate(ctx, code.GrantID)
+		if err != nil {
+			return fmt.Errorf("token: locking grant: %w", err)
+		}
+		return s.revokeForCode(ctx, tx, g, s.cfg.Grants.Now())
+	})
+	if err != nil {
+		return err
+	}
+	s.reportCodeReuse(ctx, code)
+	return fmt.Errorf("%w: authorization code", ErrReused)
+}
+
+func (s *Server) revokeForCode(ctx context.Context, tx store.Tx, g store.Grant, now time.Time) error {
+	if _, err := s.cfg.Grants.RevokeTx(ctx, tx, []string{g.ID}, grant.ReasonCodeReused, g.ClientID); err != nil {
+		return err
+	}
+	return tx.AppendAuditEvents(ctx, []store.AuditEvent{
+		grant.NewAuditEvent(grant.EventCodeReused, g, grant.ReasonCodeReused, g.ClientID, now, nil)})
+}
+
+func (s *Server) reportCodeReuse(ctx context.Context, code store.AuthCode) {
+	s.cfg.Grants.Report(ctx, grant.Event{Type: grant.EventCodeReused, Reason: grant.ReasonCodeReused, Count: 1,
+		ClientID: code.ClientID, GrantID: code.GrantID})
+}
+
+// verifyPKCE checks an S256 code verifier against its challenge in
+// constant time (RFC 7636 §4.6); the verifier must be 43–128 unreserved
+// characters (§4.1).
+func verifyPKCE(challenge, verifier string) bool {
+	if len(verifier) < 43 || len(verifier) > 128 {
+		return false
+	}
+	for i := 0; i < len(verifier); i++ {
+		c := verifier[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	want := base64.RawURLEncoding.EncodeToString(sum[:])
+	return subtle.ConstantTimeCompare([]byte(want), []byte(challenge)) == 1
+}

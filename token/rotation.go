@@ -1,0 +1,185 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/grantkit/grantkit/grant"
+	"github.com/grantkit/grantkit/internal/secret"
+	"github.com/grantkit/grantkit/store"
+)
+
+// Refresh token revoke reasons.
+const (
+	reasonRotated = "rotated"
+	// reasonRetried marks a successor revoked because its parent was
+	// presented again within the reuse leeway.
+	reasonRetried = "retried"
+	reasonReused  = "reused"
+)
+
+// RefreshRequest is a refresh token request (RFC 6749 §6).
+type RefreshRequest struct {
+	ClientID     string
+	ClientSecret string
+	RefreshToken string
+	// Scopes, when not empty, narrow the new access token; each must be
+	// one of the grant's scopes.
+	Scopes []string
+}
+
+// Refresh implements RFC 6749 §6 with rotation (RFC 9700 §4.14.2), SPEC
+// §4.2. In one transaction holding the grant's row lock it finds the
+// token, requires the grant active and the token unexpired (idle and
+// absolute lifetimes), asks the host's liveness check, and rotates
+// conditionally: the presented token is revoked only if it is still
+// active, and its successor is inserted in the same family. A token that
+// is revoked — presented again, or rotated by a concurrent request a moment
+// earlier — is reuse: the family and, under RevokeGrant, the whole grant
+// are revoked, refresh.reused is audited, and ErrReused returned. Of any
+// number of concurrent refreshes with one token exactly one succeeds.
+func (s *Server) Refresh(ctx context.Context, r RefreshRequest) (Response, error) {
+	client, err := s.authenticate(ctx, r.ClientID, r.ClientSecret, grant.GrantTypeRefreshToken)
+	if err != nil {
+		return Response{}, err
+	}
+	if r.RefreshToken == "" {
+		return Response{}, fmt.Errorf("%w: refresh_token is required", ErrInvalidRequest)
+	}
+	hash := secret.Hash(r.RefreshToken)
+	var (
+		resp   Response
+		reused *store.RefreshToken
+	)
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		resp, reused = Response{}, nil
+		now := s.cfg.Grants.Now()
+		t, err := tx.GetRefreshToken(ctx, hash)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("%w: unknown refresh token", ErrInvalidGrant)
+		}
+		if err != nil {
+			return fmt.Errorf("token: reading refresh token: %w", err)
+		}
+		g, err := tx.GetGrantForUpdate(ctx, t.GrantID)
+		if err != nil {
+			return fmt.Errorf("token: locking grant: %w", err)
+		}
+		if g.ClientID != client.ID {
+			return fmt.Errorf("%w: refresh token issued to another client", ErrInvalidGrant)
+		}
+		if g.Status != store.GrantActive {
+			return fmt.Errorf("%w: grant is %s", ErrInvalidGrant, g.Status)
+		}
+		old := t
+		if !t.Active() {
+			head, retry, err := s.retryable(ctx, tx, t, now)
+			if err != nil {
+				return err
+			}
+			if !retry {
+				reused = &t
+				return s.revokeForReuse(ctx, tx, g, t, now)
+			}
+			old = head // rotate the successor issued the first time instead
+		}
+		if old.Expired(now) {
+			return fmt.Errorf("%w: refresh token", ErrExpired)
+		}
+		if err := s.checkLive(ctx, g); err != nil {
+			return err
+		}
+		scopes, err := narrow(g.Scopes, r.Scopes)
+		if err != nil {
+			return err
+		}
+		next, raw := s.newRefresh(g, old, now)
+		reason := reasonRotated
+		if old.ID != t.ID {
+			reason = reasonRetried
+		}
+		ok, err := tx.RotateRefreshToken(ctx, old.ID, reason, next)
+		if err != nil {
+			return fmt.Errorf("token: rotating refresh token: %w", err)
+		}
+		if !ok { // rotated by a concurrent request that committed first
+			reused = &t
+			return s.revokeForReuse(ctx, tx, g, t, now)
+		}
+		resp, err = s.response(g, scopes, raw, now)
+		return err
+	})
+	if err != nil {
+		if errors.Is(err, ErrNotLive) {
+			s.cfg.Grants.Report(ctx, grant.Event{Type: EventLivenessRefused, Reason: "not_live", Count: 1,
+				ClientID: client.ID})
+		}
+		return Response{}, err
+	}
+	if reused != nil {
+		s.cfg.Grants.Report(ctx, grant.Event{Type: grant.EventRefreshReused, Reason: grant.ReasonRefreshReused,
+			Count: 1, ClientID: client.ID, GrantID: reused.GrantID})
+		return Response{}, fmt.Errorf("%w: refresh token", ErrReused)
+	}
+	return resp, nil
+}
+
+// EventLivenessRefused is the observer event of a refresh the liveness
+// check refused (SPEC §10).
+const EventLivenessRefused = "liveness.refused"
+
+// retryable reports whether the revoked token t may be presented once more
+// within the reuse leeway: it was rotated less than the leeway ago and its
+// successor is still the family's only active token. It returns that
+// successor, which the retry rotates, so the family never forks.
+func (s *Server) retryable(ctx context.Context, tx store.Tx, t store.RefreshToken, now time.Time) (store.RefreshToken, bool, error) {
+	if s.cfg.ReuseLeeway <= 0 || t.RevokeReason != reasonRotated || now.Sub(t.RevokedAt) >= s.cfg.ReuseLeeway {
+		return store.RefreshToken{}, false, nil
+	}
+	head, err := tx.GetRefreshFamilyHead(ctx, t.FamilyID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.RefreshToken{}, false, nil
+	}
+	if err != nil {
+		return store.RefreshToken{}, false, fmt.Errorf("token: reading refresh family: %w", err)
+	}
+	return head, head.ParentID == t.ID, nil
+}
+
+// revokeForReuse answers reuse of token t: the family, and under
+// RevokeGrant the grant through the cascade, are revoked, and
+// refresh.reused (and family.revoked) audited, in tx.
+func (s *Server) revokeForReuse(ctx context.Context, tx store.Tx, g store.Grant, t store.RefreshToken, now time.Time) error {
+	audit := []store.AuditEvent{grant.NewAuditEvent(grant.EventRefreshReused, g, grant.ReasonRefreshReused, g.ClientID, now, nil)}
+	if _, err := tx.RevokeRefreshFamily(ctx, t.FamilyID, reasonReused, now); err != nil {
+		return fmt.Errorf("token: revoking refresh family: %w", err)
+	}
+	if s.cfg.ReusePolicy == RevokeGrant {
+		if _, err := s.cfg.Grants.RevokeTx(ctx, tx, []string{g.ID}, grant.ReasonRefreshReused, g.ClientID); err != nil {
+			return err
+		}
+	} else {
+		audit = append(audit, grant.NewAuditEvent(grant.EventFamilyRevoked, g, grant.ReasonRefreshReused, g.ClientID, now, nil))
+	}
+	if err := tx.AppendAuditEvents(ctx, audit); err != nil {
+		return fmt.Errorf("token: writing audit events: %w", err)
+	}
+	return nil
+}
+
+// narrow returns the scopes of a refreshed access token: the grant's, or
+// the requested subset of them (RFC 6749 §6).
+func narrow(granted, requested []string) ([]string, error) {
+	if len(requested) == 0 {
+		return granted, nil
+	}
+	for _, sc := range requested {
+		if !slices.Contains(granted, sc) {
+			return nil, fmt.Errorf("%w: %q was not granted", ErrInvalidScope, sc)
+		}
+	}
+	return requested, nil
+}

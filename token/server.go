@@ -1,0 +1,150 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/grantkit/grantkit/grant"
+	"github.com/grantkit/grantkit/internal/secret"
+	"github.com/grantkit/grantkit/store"
+)
+
+// ReusePolicy says what a detected refresh token reuse revokes (SPEC §4.2).
+type ReusePolicy int
+
+const (
+	// RevokeGrant revokes the whole grant through the cascade (default;
+	// RFC 9700 §4.14.2).
+	RevokeGrant ReusePolicy = iota
+	// RevokeFamily revokes only the token family.
+	RevokeFamily
+)
+
+// LivenessFunc reports whether the grant's subject may still get tokens
+// (the user still exists and is enabled, the API key still exists). false
+// refuses with ErrNotLive (invalid_grant); an error refuses with a
+// server_error, never the other way round (SPEC §4.2 step 3).
+type LivenessFunc func(ctx context.Context, g store.Grant) (bool, error)
+
+// Config configures a Server.
+type Config struct {
+	// Grants runs the lifecycle: client authentication, the cascade, the
+	// clock and the observer. Required.
+	Grants *grant.Manager
+	// Minter signs the access tokens. Required.
+	Minter Minter
+	// Liveness, when set, is asked before every token is minted.
+	Liveness LivenessFunc
+	// ReusePolicy defaults to RevokeGrant.
+	ReusePolicy ReusePolicy
+	// ReuseLeeway, when positive, lets a refresh token rotated less than
+	// this long ago be presented once more (a network retry): it yields a
+	// fresh pair in the same family instead of a revocation, and the
+	// successor issued the first time is revoked, so a family never has
+	// two active tokens. Default 0: strict.
+	ReuseLeeway time.Duration
+	// RefreshIdleTTL is each refresh token's lifetime; 0 means none.
+	RefreshIdleTTL time.Duration
+	// RefreshAbsoluteTTL is a family's lifetime from the code exchange;
+	// 0 means none.
+	RefreshAbsoluteTTL time.Duration
+}
+
+// Server implements the token endpoint's grants (RFC 6749 §4.1.3, §6). It
+// is safe for concurrent use.
+type Server struct {
+	cfg   Config
+	store store.Store
+}
+
+// NewServer returns a Server; it refuses a missing Grants or Minter and
+// negative durations.
+func NewServer(cfg Config) (*Server, error) {
+	if cfg.Grants == nil || cfg.Minter.Keys == nil || cfg.Minter.Issuer == "" {
+		return nil, errors.New("token: Config needs Grants and a Minter with Issuer and Keys")
+	}
+	if cfg.ReuseLeeway < 0 || cfg.RefreshIdleTTL < 0 || cfg.RefreshAbsoluteTTL < 0 || cfg.Minter.TTL < 0 {
+		return nil, errors.New("token: durations must not be negative")
+	}
+	if cfg.ReusePolicy != RevokeGrant && cfg.ReusePolicy != RevokeFamily {
+		return nil, errors.New("token: unknown ReusePolicy")
+	}
+	if cfg.Minter.TTL == 0 {
+		cfg.Minter.TTL = DefaultAccessTTL
+	}
+	return &Server{cfg: cfg, store: cfg.Grants.Store()}, nil
+}
+
+// Response is a successful token response (RFC 6749 §5.1).
+type Response struct {
+	AccessToken  string
+	TokenType    string // "Bearer"
+	ExpiresIn    int64  // seconds
+	RefreshToken string // "" when the client may not refresh
+	Scope        string
+	// Claims are the access token's claims, for hosts that log or
+	// introspect them.
+	Claims Claims
+}
+
+// authenticate checks the client and that it registered grantType.
+func (s *Server) authenticate(ctx context.Context, clientID, secret, grantType string) (store.Client, error) {
+	c, err := s.cfg.Grants.AuthenticateClient(ctx, clientID, secret)
+	if err != nil {
+		return store.Client{}, err
+	}
+	if !slices.Contains(c.GrantTypes, grantType) {
+		return store.Client{}, ErrUnauthorizedClient
+	}
+	return c, nil
+}
+
+// checkLive runs the liveness check.
+func (s *Server) checkLive(ctx context.Context, g store.Grant) error {
+	if s.cfg.Liveness == nil {
+		return nil
+	}
+	live, err := s.cfg.Liveness(ctx, g)
+	if err != nil {
+		return errors.Join(errors.New("token: liveness check failed"), err) // server_error
+	}
+	if !live {
+		return ErrNotLive
+	}
+	return nil
+}
+
+// response mints the access token for g and builds the token response.
+func (s *Server) response(g store.Grant, scopes []string, refresh string, now time.Time) (Response, error) {
+	raw, claims, err := s.cfg.Minter.Mint(g, scopes, SourceOAuthClient, now)
+	if err != nil {
+		return Response{}, err
+	}
+	return Response{AccessToken: raw, TokenType: "Bearer", ExpiresIn: int64(s.cfg.Minter.TTL / time.Second),
+		RefreshToken: refresh, Scope: strings.Join(scopes, " "), Claims: claims}, nil
+}
+
+// newRefresh builds the record of a refresh token in family (a new family
+// when parent is the zero token).
+func (s *Server) newRefresh(g store.Grant, parent store.RefreshToken, now time.Time) (store.RefreshToken, string) {
+	raw, hash := secret.New(secret.RefreshPrefix)
+	t := store.RefreshToken{ID: newID(), Hash: hash, GrantID: g.ID, FamilyID: parent.FamilyID, ParentID: parent.ID,
+		CreatedAt: now, FamilyExpiresAt: parent.FamilyExpiresAt}
+	if t.FamilyID == "" {
+		t.FamilyID = newID()
+		if s.cfg.RefreshAbsoluteTTL > 0 {
+			t.FamilyExpiresAt = now.Add(s.cfg.RefreshAbsoluteTTL)
+		}
+	}
+	if s.cfg.RefreshIdleTTL > 0 {
+		t.ExpiresAt = now.Add(s.cfg.RefreshIdleTTL)
+	}
+	return t, raw
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
