@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -39,14 +40,21 @@ func (o *Ops) AppendAuditEvents(ctx context.Context, events []store.AuditEvent) 
 	}
 	rows := make([]auditRow, len(events))
 	for i, e := range events {
-		if !isUUID(e.ID) || (e.GrantID != "" && !isUUID(e.GrantID)) || e.Type == "" {
-			return fmt.Errorf("%w: an audit event needs UUID ids and a type", store.ErrInvalidArgument)
+		if !isUUID(e.ID) || (e.GrantID != "" && !isUUID(e.GrantID)) || e.Type == "" || e.OccurredAt.IsZero() {
+			return fmt.Errorf("%w: an audit event needs UUID ids, a type and a time", store.ErrInvalidArgument)
 		}
 		if len(e.Details) > 0 && !json.Valid(e.Details) {
 			return fmt.Errorf("%w: audit details are not valid JSON", store.ErrInvalidArgument)
 		}
+		details := e.Details
+		if string(bytes.TrimSpace(details)) == "null" {
+			// JSON null is no details: stored as SQL NULL and read back as
+			// nil on every adapter (PostgreSQL's jsonb_to_recordset already
+			// maps it so; SQLite's json_each would keep the text "null").
+			details = nil
+		}
 		rows[i] = auditRow{ID: e.ID, ClientID: e.ClientID, Subject: e.Subject, Type: e.Type, Reason: e.Reason,
-			Actor: e.Actor, OccurredAt: o.now(e.OccurredAt), Details: e.Details}
+			Actor: e.Actor, OccurredAt: o.now(e.OccurredAt), Details: details}
 		if e.GrantID != "" {
 			rows[i].GrantID = &events[i].GrantID
 		}
