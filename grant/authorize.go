@@ -218,39 +218,25 @@ type Approval struct {
 // ApproveFunc is host work that must commit together with an approval,
 // such as finishing an upstream provider step. It runs in the approval's
 // transaction after the grant is active and the code exists; an error
-// rolls everything back (no active grant, no code). It may run more than
-// once if the transaction is retried after losing a race on the binding.
+// rolls everything back (no active grant, no code).
 type ApproveFunc func(ctx context.Context, tx store.Tx, g store.Grant) error
-
-// approveAttempts bounds the retries of an approval that lost a race for
-// the active binding to a concurrent approval.
-const approveAttempts = 3
 
 // Approve completes the authorization request id after the host's login
 // and consent (RFC 6749 §4.1.2): in one transaction it locks the request's
-// grant, closes the request, activates the grant if pending — revoking
-// through the cascade any other active grant on the same binding, reason
-// ReasonSuperseded — issues the single-use authorization code (stored as a
-// hash), and runs fn if not nil. Errors: store.ErrNotFound (unknown request), ErrRequestExpired,
-// ErrRequestClosed, ErrInvalidTransition (the grant was revoked meanwhile),
-// fn's error; any other error is a store failure. On error nothing changed.
+// grant, closes the request, activates the grant if pending — under the
+// binding's lock, revoking through the cascade any other active grant on
+// the same binding, reason ReasonSuperseded — issues the single-use
+// authorization code (stored as a hash), and runs fn if not nil. Errors:
+// store.ErrNotFound (unknown request), ErrRequestExpired, ErrRequestClosed,
+// ErrInvalidTransition (the grant was revoked meanwhile), fn's error; any
+// other error is a store failure. On error nothing changed.
 func (m *Manager) Approve(ctx context.Context, id string, fn ApproveFunc) (Approval, error) {
-	var (
-		a   Approval
-		err error
-	)
-	for range approveAttempts {
-		err = m.inTx(ctx, func(tx store.Tx, ev *events) error {
-			var txErr error
-			a, txErr = m.approve(ctx, tx, ev, id, fn)
-			return txErr
-		})
-		// A concurrent approval activated another grant on the binding
-		// after we looked: run again, and supersede it.
-		if !errors.Is(err, store.ErrConflict) {
-			break
-		}
-	}
+	var a Approval
+	err := m.inTx(ctx, func(tx store.Tx, ev *events) error {
+		var err error
+		a, err = m.approve(ctx, tx, ev, id, fn)
+		return err
+	})
 	if err != nil {
 		return Approval{}, err
 	}
@@ -298,6 +284,9 @@ func (m *Manager) approve(ctx context.Context, tx store.Tx, ev *events, id strin
 // activate moves the locked pending grant g to active, superseding the
 // grant active on its binding, if any.
 func (m *Manager) activate(ctx context.Context, tx store.Tx, ev *events, g *store.Grant, now time.Time) error {
+	if err := tx.LockBinding(ctx, g.Binding()); err != nil {
+		return fmt.Errorf("grant: locking binding: %w", err)
+	}
 	prev, err := tx.FindActiveGrant(ctx, g.Binding())
 	switch {
 	case err == nil:

@@ -40,6 +40,13 @@ type Tx interface {
 	// waits (SPEC §4.1: no TOCTOU window between the status check and the
 	// token insert).
 	GetGrantForUpdate(ctx context.Context, id string) (Grant, error)
+
+	// LockBinding serialises, until the transaction ends, the transactions
+	// that activate a grant on binding b, so two approvals on one binding
+	// queue instead of one failing on the active-binding index (SPEC §2.2).
+	// On SQLite, where a write transaction already excludes every other
+	// writer, it sends no statement.
+	LockBinding(ctx context.Context, b Binding) error
 }
 
 // Ops are the operations of the store contract, grouped by the SPEC section

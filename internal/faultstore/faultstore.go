@@ -122,6 +122,14 @@ type Tx struct {
 // postgres.PgxTx in a cascade hook.
 func (t *Tx) Unwrap() store.Tx { return t.inner }
 
+// LockBinding implements store.Tx.
+func (t *Tx) LockBinding(ctx context.Context, b store.Binding) error {
+	if err := t.f.step("LockBinding"); err != nil {
+		return err
+	}
+	return t.inner.LockBinding(ctx, b)
+}
+
 // GetGrantForUpdate implements store.Tx.
 func (t *Tx) GetGrantForUpdate(ctx context.Context, id string) (_ store.Grant, err error) {
 	if err = t.f.step("GetGrantForUpdate"); err != nil {

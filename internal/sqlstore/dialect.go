@@ -51,6 +51,9 @@ type Dialect struct {
 	// Time encodes a non-zero time as a parameter (already UTC and truncated
 	// to microseconds).
 	Time func(t time.Time) any
+	// LockKey takes a transaction-scoped lock on the int64 key bound at
+	// $1 ("" where write transactions are already exclusive).
+	LockKey string
 	// ForUpdate is appended to row-locking reads (" FOR UPDATE" or "").
 	ForUpdate string
 	// AuditRows renders the FROM source that expands the JSON array bound at

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"hash/fnv"
 	"time"
 
 	"github.com/grantkit/grantkit/store"
@@ -38,6 +39,21 @@ func (t *TxOps) Base() *Ops { return &t.Ops }
 // GetGrantForUpdate implements store.Tx.
 func (t *TxOps) GetGrantForUpdate(ctx context.Context, id string) (store.Grant, error) {
 	return t.getGrant(ctx, id, t.d.ForUpdate)
+}
+
+// LockBinding implements store.Tx with the dialect's transaction-scoped
+// lock on a 64-bit key derived from the table prefix and the binding.
+func (t *TxOps) LockBinding(ctx context.Context, b store.Binding) error {
+	if t.d.LockKey == "" {
+		return nil
+	}
+	h := fnv.New64a()
+	for _, f := range []string{t.d.Prefix, b.ClientID, b.Subject, b.Tenant, b.Resource, b.RedirectURI} {
+		h.Write([]byte(f))
+		h.Write([]byte{0})
+	}
+	_, err := t.q.Exec(ctx, t.d.LockKey, int64(h.Sum64()))
+	return err
 }
 
 // write runs fn directly when one statement suffices and the dialect allows

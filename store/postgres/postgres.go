@@ -66,6 +66,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		Set:                   func(ids []string) any { return ids },
 		Time:                  func(t time.Time) any { return t },
 		ForUpdate:             " FOR UPDATE",
+		LockKey:               "SELECT pg_advisory_xact_lock($1)",
 		SingleStatementRotate: true,
 		AuditRows: `jsonb_to_recordset($1::jsonb) AS x(id uuid, grant_id uuid, client_id text, subject text,
 			type text, reason text, actor text, occurred_at timestamptz, details jsonb)`,

@@ -17,6 +17,7 @@ func init() {
 	register("TxGetGrantForUpdate", testTxGetGrantForUpdate)
 	register("TxHostJoined", testTxHostJoined)
 	register("TxLockBlocksRevoke", testTxLockBlocksRevoke)
+	register("TxLockBinding", testTxLockBinding)
 }
 
 // txArtifacts is one of each record, written together in one transaction.
@@ -331,5 +332,51 @@ func testTxLockBlocksRevoke(t *testing.T, h Harness) {
 	want.Status, want.RevokedAt, want.RevokeReason = store.GrantRevoked, revokedAt, "user_revoked"
 	if d := diff([]store.Grant{want}, r.grants); d != "" {
 		t.Errorf("RevokeGrants (-want +got):\n%s", d)
+	}
+}
+
+// testTxLockBinding checks that LockBinding serialises two transactions on
+// one binding: the second waits until the first ends.
+func testTxLockBinding(t *testing.T, h Harness) {
+	s := h.Open(t, nil)
+	b := store.Binding{ClientID: "c", Subject: "alice", Resource: "https://mcp.example/", RedirectURI: "https://app.example/cb"}
+	locked, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- s.InTx(ctx(t), func(tx store.Tx) error {
+			if err := tx.LockBinding(ctx(t), b); err != nil {
+				return err
+			}
+			close(locked)
+			<-release
+			return nil
+		})
+	}()
+	select {
+	case <-locked:
+	case err := <-first:
+		t.Fatalf("first transaction ended early: %v", err)
+	}
+	second := make(chan error, 1)
+	go func() {
+		second <- s.InTx(ctx(t), func(tx store.Tx) error { return tx.LockBinding(ctx(t), b) })
+	}()
+	select {
+	case err := <-second:
+		close(release)
+		t.Fatalf("second LockBinding returned %v while the first transaction held the binding; want it to wait", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatalf("first transaction: %v", err)
+	}
+	select {
+	case err := <-second:
+		if err != nil {
+			t.Fatalf("second transaction: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("second LockBinding did not complete after the first transaction ended")
 	}
 }
