@@ -20,8 +20,10 @@ func scanRefresh(r Row) (store.RefreshToken, error) {
 }
 
 func (o *Ops) refreshArgs(t store.RefreshToken) []any {
-	return []any{t.ID, t.Hash, t.GrantID, t.FamilyID, nullString(t.ParentID), o.now(t.CreatedAt),
-		o.now(t.ExpiresAt), o.now(t.FamilyExpiresAt), o.now(t.RevokedAt), t.RevokeReason}
+	// Room for the two arguments RotateRefreshToken appends.
+	args := make([]any, 0, 12)
+	return append(args, t.ID, t.Hash, t.GrantID, t.FamilyID, nullString(t.ParentID), o.now(t.CreatedAt),
+		o.now(t.ExpiresAt), o.now(t.FamilyExpiresAt), o.now(t.RevokedAt), t.RevokeReason)
 }
 
 func checkRefresh(t store.RefreshToken) error {
@@ -71,10 +73,10 @@ func (o *Ops) RotateRefreshToken(ctx context.Context, oldID, reason string, next
 	if !isUUID(oldID) {
 		return false, nil
 	}
-	args := append(o.refreshArgs(next), oldID, reason)
 	if o.d.SingleStatementRotate {
 		// One data-modifying CTE: the insert happens only if the update
 		// changed the row, atomically, in one round trip.
+		args := append(o.refreshArgs(next), oldID, reason)
 		return o.cas(ctx, o.d.SQL(`WITH old AS (
 			UPDATE {t}refresh_tokens SET revoked_at = $6, revoke_reason = $12
 			WHERE id = $11 AND revoked_at IS NULL RETURNING id)

@@ -44,7 +44,8 @@ type Config struct {
 	// BusyTimeout bounds how long a statement waits for another process's
 	// lock. Default 5s.
 	BusyTimeout time.Duration
-	// MaxOpenConns caps the pool. Default 8.
+	// MaxOpenConns caps the connections the operations use. Default 8.
+	// The Store holds one more, idle, to keep the database open.
 	MaxOpenConns int
 	// Counter, when set, counts every statement the store sends, BEGIN and
 	// COMMIT included (tests and benchmarks).
@@ -113,8 +114,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	db.SetMaxOpenConns(cfg.MaxOpenConns)
-	db.SetMaxIdleConns(cfg.MaxOpenConns)
+	// One more than configured: keep holds one connection for the Store's
+	// lifetime, which must not starve the operations (MaxOpenConns 1 would
+	// otherwise block every call).
+	db.SetMaxOpenConns(cfg.MaxOpenConns + 1)
+	db.SetMaxIdleConns(cfg.MaxOpenConns + 1)
 	keep, err := db.Conn(ctx)
 	if err != nil {
 		db.Close()
