@@ -153,7 +153,7 @@ func (s *Store) Exclusive(ctx context.Context, name string, fn func(ctx context.
 	}()
 	var got bool
 	s.counter.Add(1)
-	if err := ptx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, lockKey(s.schema, name)).Scan(&got); err != nil {
+	if err := ptx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, lockKey(s.schema, "exclusive\x00"+name)).Scan(&got); err != nil {
 		return false, translate(err)
 	}
 	if !got {
