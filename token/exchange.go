@@ -108,6 +108,10 @@ func (s *Server) ExchangeCode(ctx context.Context, r CodeRequest) (Response, err
 		return err
 	})
 	if err != nil {
+		if errors.Is(err, ErrNotLive) {
+			s.cfg.Grants.Report(ctx, grant.Event{Type: EventLivenessRefused, Reason: "not_live", Count: 1,
+				ClientID: client.ID, GrantID: code.GrantID})
+		}
 		return Response{}, err
 	}
 	if reused {

@@ -40,7 +40,10 @@ type RefreshRequest struct {
 // is revoked — presented again, or rotated by a concurrent request a moment
 // earlier — is reuse: the family and, under RevokeGrant, the whole grant
 // are revoked, refresh.reused is audited, and ErrReused returned. Of any
-// number of concurrent refreshes with one token exactly one succeeds.
+// number of concurrent refreshes with one token exactly one succeeds —
+// with a ReuseLeeway, one more may succeed as the retry the leeway allows,
+// whether or not it overlapped the first, and the family still keeps a
+// single active token.
 func (s *Server) Refresh(ctx context.Context, r RefreshRequest) (Response, error) {
 	client, err := s.authenticate(ctx, r.ClientID, r.ClientSecret, grant.GrantTypeRefreshToken)
 	if err != nil {
@@ -74,43 +77,26 @@ func (s *Server) Refresh(ctx context.Context, r RefreshRequest) (Response, error
 		if g.Status != store.GrantActive {
 			return fmt.Errorf("%w: grant is %s", ErrInvalidGrant, g.Status)
 		}
-		old := t
-		if !t.Active() {
-			head, retry, err := s.retryable(ctx, tx, t, now)
-			if err != nil {
-				return err
+		var rotated bool
+		resp, rotated, err = s.rotate(ctx, tx, g, t, r.Scopes, now)
+		if err == nil && !rotated && t.Active() {
+			// t was read before this request took the grant's lock, and a
+			// concurrent refresh rotated it meanwhile: read it again, so a
+			// retry within the leeway is told from reuse exactly as it is
+			// when the two requests do not overlap.
+			if t, err = tx.GetRefreshToken(ctx, hash); err != nil {
+				return fmt.Errorf("token: reading refresh token: %w", err)
 			}
-			if !retry {
-				reused = &t
-				return s.revokeForReuse(ctx, tx, g, t, now)
-			}
-			old = head // rotate the successor issued the first time instead
+			resp, rotated, err = s.rotate(ctx, tx, g, t, r.Scopes, now)
 		}
-		if old.Expired(now) {
-			return fmt.Errorf("%w: refresh token", ErrExpired)
-		}
-		if err := s.checkLive(ctx, g); err != nil {
-			return err
-		}
-		scopes, err := narrow(g.Scopes, r.Scopes)
 		if err != nil {
 			return err
 		}
-		next, raw := s.newRefresh(g, old, now)
-		reason := reasonRotated
-		if old.ID != t.ID {
-			reason = reasonRetried
-		}
-		ok, err := tx.RotateRefreshToken(ctx, old.ID, reason, next)
-		if err != nil {
-			return fmt.Errorf("token: rotating refresh token: %w", err)
-		}
-		if !ok { // rotated by a concurrent request that committed first
+		if !rotated {
 			reused = &t
 			return s.revokeForReuse(ctx, tx, g, t, now)
 		}
-		resp, err = s.response(g, scopes, raw, now)
-		return err
+		return nil
 	})
 	if err != nil {
 		if errors.Is(err, ErrNotLive) {
@@ -127,8 +113,48 @@ func (s *Server) Refresh(ctx context.Context, r RefreshRequest) (Response, error
 	return resp, nil
 }
 
-// EventLivenessRefused is the observer event of a refresh the liveness
-// check refused (SPEC §10).
+// rotate rotates t — or, when t is revoked but may be presented again
+// within the reuse leeway, the successor issued the first time — and
+// returns the new token response. It returns false, having written
+// nothing, when the presentation is reuse: t is revoked and not
+// retryable, or the conditional rotation found the token already rotated
+// by a concurrent request.
+func (s *Server) rotate(ctx context.Context, tx store.Tx, g store.Grant, t store.RefreshToken, requested []string, now time.Time) (Response, bool, error) {
+	old, reason := t, reasonRotated
+	if !t.Active() {
+		head, retry, err := s.retryable(ctx, tx, t, now)
+		if err != nil || !retry {
+			return Response{}, false, err
+		}
+		old, reason = head, reasonRetried
+	}
+	if old.Expired(now) {
+		return Response{}, false, fmt.Errorf("%w: refresh token", ErrExpired)
+	}
+	if err := s.checkLive(ctx, g); err != nil {
+		return Response{}, false, err
+	}
+	scopes, err := narrow(g.Scopes, requested)
+	if err != nil {
+		return Response{}, false, err
+	}
+	next, raw := s.newRefresh(g, old, now)
+	ok, err := tx.RotateRefreshToken(ctx, old.ID, reason, next)
+	if err != nil {
+		return Response{}, false, fmt.Errorf("token: rotating refresh token: %w", err)
+	}
+	if !ok {
+		return Response{}, false, nil
+	}
+	resp, err := s.response(g, scopes, raw, now)
+	if err != nil {
+		return Response{}, false, err
+	}
+	return resp, true, nil
+}
+
+// EventLivenessRefused is the observer event of a code exchange or a
+// refresh the liveness check refused (SPEC §10).
 const EventLivenessRefused = "liveness.refused"
 
 // retryable reports whether the revoked token t may be presented once more

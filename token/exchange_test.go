@@ -1,0 +1,334 @@
+package token_test
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/grantkit/grantkit/grant"
+	"github.com/grantkit/grantkit/internal/testdb"
+	"github.com/grantkit/grantkit/store"
+	"github.com/grantkit/grantkit/token"
+)
+
+// TestExchangeCode redeems a code (SPEC §4.1) as a public client with
+// PKCE, as a confidential client with its secret, and as a client without
+// the refresh_token grant type: the access token verifies for the grant's
+// resource with the grant's claims, the refresh token (when the client may
+// refresh) carries the gk_rt_ prefix and is stored only as its hash, the
+// code is marked used, and no token or code material is stored.
+func TestExchangeCode(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name        string
+		client      []func(*grant.ClientMetadata)
+		wantRefresh bool
+	}{
+		{"public client with PKCE", nil, true},
+		{"confidential client with secret", []func(*grant.ClientMetadata){flowConfidential}, true},
+		{"client without refresh_token grant type", []func(*grant.ClientMetadata){flowNoRefresh}, false},
+	}
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		for _, tt := range cases {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				e := flowOpen(t, db)
+				c := e.client(tt.client...)
+				ap := e.authorize(c, "alice")
+				resp := e.exchange(flowCodeRequest(c, ap))
+
+				if resp.TokenType != "Bearer" || resp.ExpiresIn != int64(token.DefaultAccessTTL/time.Second) || resp.Scope != "read write" {
+					t.Errorf("response: type %q, expires_in %d, scope %q", resp.TokenType, resp.ExpiresIn, resp.Scope)
+				}
+				claims, err := e.verify(resp.AccessToken)
+				if err != nil {
+					t.Fatalf("the access token does not verify: %v", err)
+				}
+				want := token.Claims{Issuer: flowIssuer, Subject: "alice", Audience: jwt.Audience{flowResource},
+					ClientID: c.ID, Scope: "read write", GrantID: ap.Grant.ID, TokenSource: token.SourceOAuthClient,
+					IssuedAt: jwt.NewNumericDate(flowT0), Expiry: jwt.NewNumericDate(flowT0.Add(token.DefaultAccessTTL)),
+					ID: claims.ID}
+				if diff := cmp.Diff(want, claims); diff != "" {
+					t.Errorf("claims (-want +got):\n%s", diff)
+				}
+				if diff := cmp.Diff(claims, resp.Claims); diff != "" {
+					t.Errorf("response claims differ from the verified ones (-verified +response):\n%s", diff)
+				}
+
+				snap := e.snapshot()
+				rows := flowRows(snap, "refresh_tokens", "grant_id", ap.Grant.ID)
+				if !tt.wantRefresh {
+					if resp.RefreshToken != "" || len(rows) != 0 {
+						t.Fatalf("a client without refresh_token got %q and %d stored refresh tokens", resp.RefreshToken, len(rows))
+					}
+				} else {
+					if !strings.HasPrefix(resp.RefreshToken, "gk_rt_") {
+						t.Fatalf("refresh token %.10q… lacks the gk_rt_ prefix", resp.RefreshToken)
+					}
+					if len(rows) != 1 {
+						t.Fatalf("%d stored refresh tokens, want 1", len(rows))
+					}
+					if got, want := rows[0]["hash"], hex.EncodeToString(flowHash(resp.RefreshToken)); got != want {
+						t.Errorf("stored hash %v, want SHA-256 of the token %v", got, want)
+					}
+					if rows[0]["parent_id"] != nil || rows[0]["revoked_at"] != nil || rows[0]["family_id"] == nil {
+						t.Errorf("first token of a family: %v", rows[0])
+					}
+				}
+				codes := flowRows(snap, "auth_codes", "grant_id", ap.Grant.ID)
+				if len(codes) != 1 || codes[0]["used_at"] == nil {
+					t.Errorf("the code is not marked used: %v", codes)
+				}
+				flowNoMaterial(t, snap, ap.Code, resp.RefreshToken, resp.AccessToken, flowPKCEVerifier)
+			})
+		}
+	})
+}
+
+// TestExchangeCodeRefused presents bad code requests (SPEC §4.1): each
+// fails with its RFC 6749 §5.2 error, changes no row (snapshot compared
+// with go-cmp), and — unless the code itself went bad — leaves the code
+// redeemable by its rightful client afterwards.
+func TestExchangeCodeRefused(t *testing.T) {
+	t.Parallel()
+	type fixture struct {
+		e     *flowEnv
+		c     flowClient // confidential
+		pub   flowClient
+		ap    grant.Approval // of c
+		apPub grant.Approval // of pub
+	}
+	cases := []struct {
+		name string
+		// req turns the valid request of c (or of pub) into the bad one;
+		// setup runs before the snapshot.
+		req      func(f *fixture, r *token.CodeRequest)
+		setup    func(t *testing.T, f *fixture)
+		public   bool
+		want     error
+		code     string
+		redeemed bool // the code is still redeemable afterwards
+	}{
+		{name: "wrong secret", req: func(_ *fixture, r *token.CodeRequest) { r.ClientSecret = "gk_cs_wrong" },
+			want: token.ErrInvalidClient, code: "invalid_client", redeemed: true},
+		{name: "missing secret", req: func(_ *fixture, r *token.CodeRequest) { r.ClientSecret = "" },
+			want: token.ErrInvalidClient, code: "invalid_client", redeemed: true},
+		{name: "public client sending a secret", public: true,
+			req:  func(f *fixture, r *token.CodeRequest) { r.ClientSecret = f.c.Secret },
+			want: token.ErrInvalidClient, code: "invalid_client", redeemed: true},
+		{name: "unknown client", req: func(_ *fixture, r *token.CodeRequest) { r.ClientID = "nobody" },
+			want: token.ErrInvalidClient, code: "invalid_client", redeemed: true},
+		{name: "wrong PKCE verifier", public: true,
+			req:  func(_ *fixture, r *token.CodeRequest) { r.CodeVerifier = strings.Repeat("a", 43) },
+			want: token.ErrInvalidGrant, code: "invalid_grant", redeemed: true},
+		{name: "PKCE challenge as verifier", public: true,
+			req:  func(_ *fixture, r *token.CodeRequest) { r.CodeVerifier = flowChallenge },
+			want: token.ErrInvalidGrant, code: "invalid_grant", redeemed: true},
+		{name: "missing PKCE verifier", public: true,
+			req:  func(_ *fixture, r *token.CodeRequest) { r.CodeVerifier = "" },
+			want: token.ErrInvalidRequest, code: "invalid_request", redeemed: true},
+		{name: "wrong redirect_uri", req: func(_ *fixture, r *token.CodeRequest) { r.RedirectURI = flowOtherRedirect },
+			want: token.ErrInvalidGrant, code: "invalid_grant", redeemed: true},
+		{name: "redirect_uri with a trailing slash", req: func(_ *fixture, r *token.CodeRequest) { r.RedirectURI += "/" },
+			want: token.ErrInvalidGrant, code: "invalid_grant", redeemed: true},
+		{name: "another client's code", public: true,
+			req:  func(f *fixture, r *token.CodeRequest) { r.Code = f.ap.Code },
+			want: token.ErrInvalidGrant, code: "invalid_grant", redeemed: true},
+		{name: "unknown code", req: func(_ *fixture, r *token.CodeRequest) { r.Code = "gk_ac_unknown" },
+			want: token.ErrInvalidGrant, code: "invalid_grant", redeemed: true},
+		{name: "another resource", req: func(_ *fixture, r *token.CodeRequest) { r.Resource = "https://other.example" },
+			want: token.ErrInvalidGrant, code: "invalid_grant", redeemed: true},
+		{name: "expired code", setup: func(_ *testing.T, f *fixture) { f.e.clk.Advance(grant.DefaultCodeTTL) },
+			req:  func(*fixture, *token.CodeRequest) {},
+			want: token.ErrExpired, code: "invalid_grant"},
+		{name: "grant revoked before the exchange",
+			setup: func(t *testing.T, f *fixture) {
+				if _, err := f.e.m.Revoke(context.Background(), []string{f.ap.Grant.ID}, grant.ReasonUserRevoked, "alice"); err != nil {
+					t.Fatal(err)
+				}
+			},
+			req:  func(*fixture, *token.CodeRequest) {},
+			want: token.ErrInvalidGrant, code: "invalid_grant"},
+	}
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		for _, tt := range cases {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				ctx := context.Background()
+				e := flowOpen(t, db)
+				f := &fixture{e: e, c: e.client(flowConfidential), pub: e.client()}
+				f.ap, f.apPub = e.authorize(f.c, "alice"), e.authorize(f.pub, "bob")
+				if tt.setup != nil {
+					tt.setup(t, f)
+				}
+				good := flowCodeRequest(f.c, f.ap)
+				if tt.public {
+					good = flowCodeRequest(f.pub, f.apPub)
+				}
+				bad := good
+				tt.req(f, &bad)
+				before, heard := e.snapshot(), len(e.events.types())
+
+				resp, err := e.srv.ExchangeCode(ctx, bad)
+				if !errors.Is(err, tt.want) {
+					t.Fatalf("got %v, want %v", err, tt.want)
+				}
+				if got := token.ErrorCode(err); got != tt.code {
+					t.Errorf("ErrorCode = %q, want %q", got, tt.code)
+				}
+				if errors.Is(err, token.ErrReused) {
+					t.Errorf("refused as reuse: %v", err)
+				}
+				if diff := cmp.Diff(token.Response{}, resp); diff != "" {
+					t.Errorf("tokens returned with the error:\n%s", diff)
+				}
+				if diff := cmp.Diff(before, e.snapshot()); diff != "" {
+					t.Fatalf("a refused exchange changed the database (-before +after):\n%s", diff)
+				}
+				if got := e.events.types(); len(got) != heard {
+					t.Errorf("observer heard %v", got[heard:])
+				}
+
+				// The rightful request still works, unless the code itself
+				// went bad (and then it is refused too, never reuse).
+				_, err = e.srv.ExchangeCode(ctx, good)
+				switch {
+				case tt.redeemed && err != nil:
+					t.Errorf("the rightful exchange afterwards: %v", err)
+				case !tt.redeemed && (!errors.Is(err, token.ErrInvalidGrant) || errors.Is(err, token.ErrReused)):
+					t.Errorf("the rightful exchange afterwards: got %v, want invalid_grant without reuse", err)
+				}
+			})
+		}
+	})
+}
+
+// TestExchangeCodeReuse presents a code a second time (SPEC §2.4, RFC 6749
+// §4.1.2): ErrReused (invalid_grant); the grant is revoked through the
+// cascade with reason code_reused and code.reused is audited; the first
+// exchange's refresh token no longer refreshes and its access token fails
+// the Verifier. A third presentation is refused again without a second
+// revocation.
+func TestExchangeCodeReuse(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		ctx := context.Background()
+		e := flowOpen(t, db)
+		c := e.client(flowConfidential)
+		ap := e.authorize(c, "alice")
+		req := flowCodeRequest(c, ap)
+		first := e.exchange(req)
+		if _, err := e.verify(first.AccessToken); err != nil {
+			t.Fatalf("first access token: %v", err)
+		}
+		e.clk.Advance(time.Second)
+
+		resp, err := e.srv.ExchangeCode(ctx, req)
+		if !errors.Is(err, token.ErrReused) || token.ErrorCode(err) != "invalid_grant" {
+			t.Fatalf("second exchange: got %v (%s), want ErrReused (invalid_grant)", err, token.ErrorCode(err))
+		}
+		if diff := cmp.Diff(token.Response{}, resp); diff != "" {
+			t.Errorf("tokens returned on reuse:\n%s", diff)
+		}
+		g := e.grant(ap.Grant.ID)
+		if g.Status != store.GrantRevoked || g.RevokeReason != grant.ReasonCodeReused {
+			t.Fatalf("grant after code reuse: %s (%q), want revoked (code_reused)", g.Status, g.RevokeReason)
+		}
+		snap := e.snapshot()
+		if diff := cmp.Diff(map[string]int{grant.EventGrantCreated: 1, grant.EventGrantActivated: 1,
+			grant.EventGrantRevoked: 1, grant.EventCodeReused: 1}, flowAudit(snap, g.ID)); diff != "" {
+			t.Errorf("audit trail (-want +got):\n%s", diff)
+		}
+		if rows := flowRows(snap, "audit_events", "type", grant.EventCodeReused); len(rows) != 1 ||
+			rows[0]["reason"] != grant.ReasonCodeReused || rows[0]["client_id"] != c.ID {
+			t.Errorf("code.reused audit rows: %v", rows)
+		}
+		if act := flowActive(snap, "grant_id", g.ID); len(act) != 0 {
+			t.Errorf("%d active refresh tokens under the revoked grant", len(act))
+		}
+		if n := e.events.count(grant.EventCodeReused); n != 1 {
+			t.Errorf("observer heard %d code.reused events, want 1 (%v)", n, e.events.types())
+		}
+		flowNoMaterial(t, snap, ap.Code, first.RefreshToken)
+
+		_, err = e.srv.Refresh(ctx, token.RefreshRequest{ClientID: c.ID, ClientSecret: c.Secret, RefreshToken: first.RefreshToken})
+		if !errors.Is(err, token.ErrInvalidGrant) {
+			t.Errorf("refresh with the first exchange's token: got %v, want invalid_grant", err)
+		}
+		if _, err := e.verify(first.AccessToken); !errors.Is(err, token.ErrGrantInactive) {
+			t.Errorf("first access token after code reuse: got %v, want ErrGrantInactive", err)
+		}
+
+		_, err = e.srv.ExchangeCode(ctx, req)
+		if !errors.Is(err, token.ErrInvalidGrant) {
+			t.Fatalf("third exchange: got %v, want invalid_grant", err)
+		}
+		if n := flowAudit(e.snapshot(), g.ID)[grant.EventGrantRevoked]; n != 1 {
+			t.Errorf("%d grant.revoked events after a third presentation, want 1", n)
+		}
+	})
+}
+
+// TestExchangeCodeLiveness asks the host's liveness check at the code
+// exchange too (SPEC §4.2 step 3 applies to every minted token): a subject
+// that is not live gets ErrNotLive (invalid_grant), a failing check a
+// server_error; neither burns the code or changes any row. A refusal is
+// handed to the observer (SPEC §10), a failing check is not a refusal.
+func TestExchangeCodeLiveness(t *testing.T) {
+	t.Parallel()
+	errCheck := errors.New("directory unreachable")
+	cases := []struct {
+		name    string
+		live    token.LivenessFunc
+		want    error
+		code    string
+		invalid bool // errors.Is(err, ErrInvalidGrant)
+	}{
+		{"not live", func(context.Context, store.Grant) (bool, error) { return false, nil }, token.ErrNotLive, "invalid_grant", true},
+		{"check fails", func(context.Context, store.Grant) (bool, error) { return true, errCheck }, errCheck, "server_error", false},
+		{"check fails saying not live", func(context.Context, store.Grant) (bool, error) { return false, errCheck }, errCheck, "server_error", false},
+	}
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		for _, tt := range cases {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				e := flowOpen(t, db)
+				c := e.client()
+				req := flowCodeRequest(c, e.authorize(c, "alice"))
+				before := e.snapshot()
+				e.setLive(tt.live)
+				resp, err := e.srv.ExchangeCode(context.Background(), req)
+				if !errors.Is(err, tt.want) || token.ErrorCode(err) != tt.code || errors.Is(err, token.ErrInvalidGrant) != tt.invalid {
+					t.Fatalf("got %v (%s), want %v (%s)", err, token.ErrorCode(err), tt.want, tt.code)
+				}
+				if diff := cmp.Diff(token.Response{}, resp); diff != "" {
+					t.Errorf("tokens returned with the error:\n%s", diff)
+				}
+				if diff := cmp.Diff(before, e.snapshot()); diff != "" {
+					t.Fatalf("the refused exchange changed the database (-before +after):\n%s", diff)
+				}
+				wantEvents := 0
+				if tt.invalid {
+					wantEvents = 1
+				}
+				if n := e.events.count(token.EventLivenessRefused); n != wantEvents {
+					t.Errorf("observer heard %d %s events, want %d", n, token.EventLivenessRefused, wantEvents)
+				}
+				e.setLive(nil)
+				if _, err := e.srv.ExchangeCode(context.Background(), req); err != nil {
+					t.Errorf("exchange once live again: %v", err)
+				}
+			})
+		}
+	})
+}

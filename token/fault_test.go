@@ -1,0 +1,185 @@
+package token_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/grantkit/grantkit/internal/faultstore"
+	"github.com/grantkit/grantkit/internal/testdb"
+	"github.com/grantkit/grantkit/store"
+	"github.com/grantkit/grantkit/token"
+)
+
+// TestFaults fails, one at a time, every store call a code exchange or a
+// refresh makes (faultstore, k = 1 … Calls), on each of their paths:
+// success, reuse detection with either policy, a retry within the leeway,
+// a rotation overtaken by a concurrent one (flowStale).
+// Each time the operation must fail with the injected error, answered as
+// server_error and never as invalid_grant (CVE-2020-15223: a store error is
+// never a client error nor a success), return no token, tell the observer
+// nothing, and leave every table exactly as it was (snapshots compared
+// with go-cmp). faultstore counts the commit as a step that precedes the
+// real commit, so a failure there rolls back too and "as it was" is the
+// only consistent outcome. Without a failure the same calls are made and
+// the database changes.
+func TestFaults(t *testing.T) {
+	t.Parallel()
+	type op func(ctx context.Context, srv *token.Server) (token.Response, error)
+	cases := []struct {
+		name string
+		opts []func(*token.Config)
+		// setup prepares the env and returns the operation under test.
+		setup func(e *flowEnv) op
+		// want is the operation's outcome without failure.
+		want error
+		// wrap, when set, wraps the store under the faultstore.
+		wrap func(store.Store) store.Store
+	}{
+		{name: "ExchangeCode", setup: func(e *flowEnv) op {
+			c := e.client()
+			req := flowCodeRequest(c, e.authorize(c, "alice"))
+			return func(ctx context.Context, srv *token.Server) (token.Response, error) {
+				return srv.ExchangeCode(ctx, req)
+			}
+		}},
+		{name: "ExchangeCode confidential without refresh", setup: func(e *flowEnv) op {
+			c := e.client(flowConfidential, flowNoRefresh)
+			req := flowCodeRequest(c, e.authorize(c, "alice"))
+			return func(ctx context.Context, srv *token.Server) (token.Response, error) {
+				return srv.ExchangeCode(ctx, req)
+			}
+		}},
+		{name: "ExchangeCode reused", want: token.ErrReused, setup: func(e *flowEnv) op {
+			c := e.client()
+			req := flowCodeRequest(c, e.authorize(c, "alice"))
+			e.exchange(req)
+			return func(ctx context.Context, srv *token.Server) (token.Response, error) {
+				return srv.ExchangeCode(ctx, req)
+			}
+		}},
+		{name: "Refresh", setup: func(e *flowEnv) op {
+			sess := e.login("alice", flowConfidential)
+			return func(ctx context.Context, srv *token.Server) (token.Response, error) {
+				return srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken))
+			}
+		}},
+		{name: "Refresh narrowing scope", setup: func(e *flowEnv) op {
+			sess := e.login("alice")
+			req := sess.refreshRequest(sess.Resp.RefreshToken)
+			req.Scopes = []string{"read"}
+			return func(ctx context.Context, srv *token.Server) (token.Response, error) { return srv.Refresh(ctx, req) }
+		}},
+		{name: "Refresh reused, RevokeGrant", want: token.ErrReused, setup: func(e *flowEnv) op {
+			sess := e.login("alice")
+			e.refresh(sess, sess.Resp.RefreshToken)
+			return func(ctx context.Context, srv *token.Server) (token.Response, error) {
+				return srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken))
+			}
+		}},
+		{name: "Refresh reused, RevokeFamily", want: token.ErrReused,
+			opts: []func(*token.Config){func(c *token.Config) { c.ReusePolicy = token.RevokeFamily }},
+			setup: func(e *flowEnv) op {
+				sess := e.login("alice")
+				e.refresh(sess, sess.Resp.RefreshToken)
+				return func(ctx context.Context, srv *token.Server) (token.Response, error) {
+					return srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken))
+				}
+			}},
+		{name: "Refresh retry within the leeway",
+			opts: []func(*token.Config){func(c *token.Config) { c.ReuseLeeway = time.Minute }},
+			setup: func(e *flowEnv) op {
+				sess := e.login("alice")
+				e.refresh(sess, sess.Resp.RefreshToken)
+				e.clk.Advance(time.Second)
+				return func(ctx context.Context, srv *token.Server) (token.Response, error) {
+					return srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken))
+				}
+			}},
+		{name: "Refresh overtaken by a concurrent rotation", want: token.ErrReused,
+			wrap: func(s store.Store) store.Store { return flowStale{s} },
+			setup: func(e *flowEnv) op {
+				sess := e.login("alice")
+				e.refresh(sess, sess.Resp.RefreshToken)
+				return func(ctx context.Context, srv *token.Server) (token.Response, error) {
+					return srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken))
+				}
+			}},
+		{name: "Refresh overtaken within the leeway",
+			opts: []func(*token.Config){func(c *token.Config) { c.ReuseLeeway = time.Minute }},
+			wrap: func(s store.Store) store.Store { return flowStale{s} },
+			setup: func(e *flowEnv) op {
+				sess := e.login("alice")
+				e.refresh(sess, sess.Resp.RefreshToken)
+				return func(ctx context.Context, srv *token.Server) (token.Response, error) {
+					return srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken))
+				}
+			}},
+	}
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		for _, tt := range cases {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				ctx := context.Background()
+				wrap := func(s store.Store) store.Store { return s }
+				if tt.wrap != nil {
+					wrap = tt.wrap
+				}
+				// Count the calls on a twin.
+				twin := flowOpen(t, db, tt.opts...)
+				twinOp := tt.setup(twin)
+				probe := faultstore.Wrap(wrap(twin.s), 0)
+				_, srv := twin.server(probe)
+				if _, err := twinOp(ctx, srv); !flowIs(err, tt.want) {
+					t.Fatalf("probe run: got %v, want %v", err, tt.want)
+				}
+				calls := probe.Trace()
+
+				e := flowOpen(t, db, tt.opts...)
+				run := tt.setup(e)
+				before, heard := e.snapshot(), len(e.events.types())
+				for k := 1; k <= len(calls); k++ {
+					_, srv := e.server(faultstore.Wrap(wrap(e.s), k))
+					resp, err := run(ctx, srv)
+					if !errors.Is(err, faultstore.ErrInjected) {
+						t.Fatalf("failure at call %d (%s): got %v, want the injected error", k, calls[k-1], err)
+					}
+					if got := token.ErrorCode(err); got != "server_error" || errors.Is(err, token.ErrInvalidGrant) {
+						t.Errorf("failure at call %d (%s): answered %q (%v), want server_error", k, calls[k-1], got, err)
+					}
+					if diff := cmp.Diff(token.Response{}, resp); diff != "" {
+						t.Errorf("failure at call %d (%s): tokens returned:\n%s", k, calls[k-1], diff)
+					}
+					if diff := cmp.Diff(before, e.snapshot()); diff != "" {
+						t.Fatalf("failure at call %d (%s) left half-done state (-before +after):\n%s", k, calls[k-1], diff)
+					}
+					if got := e.events.types(); len(got) != heard {
+						t.Errorf("failure at call %d (%s): the observer heard %v", k, calls[k-1], got[heard:])
+					}
+				}
+
+				// Without a failure: the same calls, and a change.
+				full := faultstore.Wrap(wrap(e.s), 0)
+				_, srv = e.server(full)
+				resp, err := run(ctx, srv)
+				if !flowIs(err, tt.want) {
+					t.Fatalf("run without failure: got %v, want %v", err, tt.want)
+				}
+				if (err == nil) != (resp.AccessToken != "") {
+					t.Errorf("run without failure: error %v with access token %q", err, resp.AccessToken)
+				}
+				if diff := cmp.Diff(calls, full.Trace()); diff != "" {
+					t.Errorf("calls differ from the twin's (-twin +run):\n%s", diff)
+				}
+				if cmp.Equal(before, e.snapshot()) {
+					t.Error("the operation changed nothing: the test proves nothing")
+				}
+				t.Logf("%d store calls: %v", len(calls), calls)
+			})
+		}
+	})
+}

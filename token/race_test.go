@@ -1,0 +1,304 @@
+package token_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/grantkit/grantkit/grant"
+	"github.com/grantkit/grantkit/internal/testdb"
+	"github.com/grantkit/grantkit/store"
+	"github.com/grantkit/grantkit/token"
+)
+
+// The race tests run each race flowRounds times on one store per database
+// (a fresh grant per round) under -race.
+const (
+	flowRounds = 50
+	flowRacers = 32
+	flowLeeway = 10 * time.Second
+)
+
+// auditCount returns how many audit events of type typ grantID has.
+func (e *flowEnv) auditCount(grantID, typ string) int {
+	e.t.Helper()
+	p, err := e.s.ListAuditEvents(context.Background(), store.AuditFilter{GrantID: grantID}, store.Page{Limit: store.MaxPageLimit})
+	if err != nil {
+		e.t.Fatalf("ListAuditEvents: %v", err)
+	}
+	n := 0
+	for _, ev := range p.Items {
+		if ev.Type == typ {
+			n++
+		}
+	}
+	return n
+}
+
+// assertNoActiveRefresh fails the test if any of the grants holds an active
+// refresh token, reading every row of the refresh_tokens table.
+func (e *flowEnv) assertNoActiveRefresh(grantIDs []string) {
+	e.t.Helper()
+	snap := e.snapshot()
+	for _, id := range grantIDs {
+		if act := flowActive(snap, "grant_id", id); len(act) != 0 {
+			e.t.Errorf("revoked grant %s holds %d active refresh tokens", id, len(act))
+		}
+	}
+}
+
+// assertDead checks that a revoked grant's tokens are dead: the refresh
+// token (if any) fails with invalid_grant and the access token fails the
+// Verifier.
+func (e *flowEnv) assertDead(round int, sess flowSession, resp token.Response) {
+	e.t.Helper()
+	if resp.RefreshToken != "" {
+		if _, err := e.srv.Refresh(context.Background(), sess.refreshRequest(resp.RefreshToken)); !errors.Is(err, token.ErrInvalidGrant) {
+			e.t.Errorf("round %d: the winner's refresh token: got %v, want invalid_grant", round, err)
+		}
+	}
+	if resp.AccessToken != "" {
+		if _, err := e.verify(resp.AccessToken); !errors.Is(err, token.ErrGrantInactive) {
+			e.t.Errorf("round %d: the winner's access token: got %v, want ErrGrantInactive", round, err)
+		}
+	}
+}
+
+// TestRaceRefresh presents one refresh token from 32 goroutines at once
+// (SPEC §4.2 step 4): exactly one succeeds; every other gets invalid_grant
+// (never a server_error); the reuse is detected and audited exactly once;
+// under the default policy the grant is revoked, so the winner's new
+// refresh token is dead and its access token fails the Verifier.
+func TestRaceRefresh(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		ctx := context.Background()
+		e := flowOpen(t, db)
+		c := e.client()
+		var grants []string
+		for round := range flowRounds {
+			ap := e.authorize(c, fmt.Sprintf("user-%d", round))
+			sess := flowSession{Client: c, Grant: ap.Grant, Resp: e.exchange(flowCodeRequest(c, ap))}
+			grants = append(grants, ap.Grant.ID)
+
+			resps := make([]token.Response, flowRacers)
+			errs := make([]error, flowRacers)
+			fns := make([]func(), flowRacers)
+			for i := range fns {
+				fns[i] = func() { resps[i], errs[i] = e.srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken)) }
+			}
+			flowTogether(fns...)
+
+			winner, wins, reused := token.Response{}, 0, 0
+			for i, err := range errs {
+				switch {
+				case err == nil:
+					wins++
+					winner = resps[i]
+				case !errors.Is(err, token.ErrInvalidGrant) || token.ErrorCode(err) != "invalid_grant":
+					t.Errorf("round %d: a losing refresh got %v (%s), want invalid_grant", round, err, token.ErrorCode(err))
+				case errors.Is(err, token.ErrReused):
+					reused++
+				}
+			}
+			if wins != 1 {
+				t.Fatalf("round %d: %d refreshes succeeded, want exactly 1 (errors: %v)", round, wins, errs)
+			}
+			if reused < 1 {
+				t.Errorf("round %d: no loser was told about reuse", round)
+			}
+			if n := e.auditCount(ap.Grant.ID, grant.EventRefreshReused); n != 1 {
+				t.Errorf("round %d: %d refresh.reused events, want 1", round, n)
+			}
+			if g := e.grant(ap.Grant.ID); g.Status != store.GrantRevoked || g.RevokeReason != grant.ReasonRefreshReused {
+				t.Fatalf("round %d: grant %s (%q), want revoked for reuse", round, g.Status, g.RevokeReason)
+			}
+			e.assertDead(round, sess, winner)
+		}
+		e.assertNoActiveRefresh(grants)
+	})
+}
+
+// TestRaceExchangeCode redeems one code from 32 goroutines at once (SPEC
+// §2.4, §4.1; ory/fosite#778): exactly one succeeds, every other gets
+// invalid_grant, and the replay revokes the grant, so the winner's tokens
+// are dead afterwards.
+func TestRaceExchangeCode(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		ctx := context.Background()
+		e := flowOpen(t, db)
+		c := e.client(flowConfidential)
+		var grants []string
+		for round := range flowRounds {
+			ap := e.authorize(c, fmt.Sprintf("user-%d", round))
+			sess := flowSession{Client: c, Grant: ap.Grant}
+			grants = append(grants, ap.Grant.ID)
+			req := flowCodeRequest(c, ap)
+
+			resps := make([]token.Response, flowRacers)
+			errs := make([]error, flowRacers)
+			fns := make([]func(), flowRacers)
+			for i := range fns {
+				fns[i] = func() { resps[i], errs[i] = e.srv.ExchangeCode(ctx, req) }
+			}
+			flowTogether(fns...)
+
+			winner, wins, reused := token.Response{}, 0, 0
+			for i, err := range errs {
+				switch {
+				case err == nil:
+					wins++
+					winner = resps[i]
+				case !errors.Is(err, token.ErrInvalidGrant) || token.ErrorCode(err) != "invalid_grant":
+					t.Errorf("round %d: a losing exchange got %v (%s), want invalid_grant", round, err, token.ErrorCode(err))
+				case errors.Is(err, token.ErrReused):
+					reused++
+				}
+			}
+			if wins != 1 {
+				t.Fatalf("round %d: %d exchanges succeeded, want exactly 1 (errors: %v)", round, wins, errs)
+			}
+			if reused < 1 {
+				t.Errorf("round %d: no loser was told about reuse", round)
+			}
+			if g := e.grant(ap.Grant.ID); g.Status != store.GrantRevoked || g.RevokeReason != grant.ReasonCodeReused {
+				t.Fatalf("round %d: grant %s (%q), want revoked for code reuse", round, g.Status, g.RevokeReason)
+			}
+			if n := e.auditCount(ap.Grant.ID, grant.EventGrantRevoked); n != 1 {
+				t.Errorf("round %d: %d grant.revoked events, want 1", round, n)
+			}
+			if e.auditCount(ap.Grant.ID, grant.EventCodeReused) < 1 {
+				t.Errorf("round %d: no code.reused event", round)
+			}
+			e.assertDead(round, sess, winner)
+		}
+		e.assertNoActiveRefresh(grants)
+	})
+}
+
+// TestRaceRevokeRefresh races a grant revocation with a refresh of one of
+// its tokens (SPEC §4.1, §4.2 step 2): whichever commits first, the
+// revocation succeeds; the refresh either succeeded before it or fails
+// with invalid_grant (never a server_error); afterwards the grant holds no
+// active refresh token, and no access token the refresh returned passes
+// the Verifier.
+func TestRaceRevokeRefresh(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		ctx := context.Background()
+		e := flowOpen(t, db)
+		c := e.client()
+		var grants []string
+		refreshed := 0
+		for round := range flowRounds {
+			ap := e.authorize(c, fmt.Sprintf("user-%d", round))
+			sess := flowSession{Client: c, Grant: ap.Grant, Resp: e.exchange(flowCodeRequest(c, ap))}
+			grants = append(grants, ap.Grant.ID)
+			family := e.refreshRow(sess.Resp.RefreshToken).FamilyID
+
+			var (
+				resp       token.Response
+				errRefresh error
+				revoked    []store.Grant
+				errRevoke  error
+			)
+			flowTogether(
+				func() { resp, errRefresh = e.srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken)) },
+				func() { revoked, errRevoke = e.m.Revoke(ctx, []string{ap.Grant.ID}, grant.ReasonUserRevoked, "alice") },
+			)
+			if errRevoke != nil || len(revoked) != 1 {
+				t.Fatalf("round %d: Revoke: %d revoked, %v", round, len(revoked), errRevoke)
+			}
+			switch {
+			case errRefresh == nil:
+				refreshed++
+			case !errors.Is(errRefresh, token.ErrInvalidGrant) || errors.Is(errRefresh, token.ErrReused):
+				t.Errorf("round %d: refresh racing a revocation: got %v (%s), want success or invalid_grant",
+					round, errRefresh, token.ErrorCode(errRefresh))
+			}
+			if _, err := e.s.GetRefreshFamilyHead(ctx, family); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("round %d: the revoked grant's family still has an active token (%v)", round, err)
+			}
+			if g := e.grant(ap.Grant.ID); g.Status != store.GrantRevoked || g.RevokeReason != grant.ReasonUserRevoked {
+				t.Errorf("round %d: grant %s (%q)", round, g.Status, g.RevokeReason)
+			}
+			e.assertDead(round, sess, resp)
+		}
+		e.assertNoActiveRefresh(grants)
+		t.Logf("the refresh committed first in %d of %d rounds", refreshed, flowRounds)
+	})
+}
+
+// TestRaceLeewayRetry sends a refresh and its network retry at once, with
+// a reuse leeway (SPEC §4.2 step 6): whichever order the database runs
+// them in, both succeed, the family keeps exactly one active token (the
+// later one's), and nothing is revoked or audited as reuse. The outcome
+// must not depend on the database.
+func TestRaceLeewayRetry(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		ctx := context.Background()
+		e := flowOpen(t, db, func(c *token.Config) { c.ReuseLeeway = flowLeeway })
+		c := e.client()
+		for round := range flowRounds {
+			ap := e.authorize(c, fmt.Sprintf("user-%d", round))
+			sess := flowSession{Client: c, Grant: ap.Grant, Resp: e.exchange(flowCodeRequest(c, ap))}
+			family := e.refreshRow(sess.Resp.RefreshToken).FamilyID
+
+			var resps [2]token.Response
+			var errs [2]error
+			flowTogether(
+				func() { resps[0], errs[0] = e.srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken)) },
+				func() { resps[1], errs[1] = e.srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken)) },
+			)
+			if errs[0] != nil || errs[1] != nil {
+				t.Fatalf("round %d: a refresh and its retry within the leeway: %v", round, errs)
+			}
+			head, err := e.s.GetRefreshFamilyHead(ctx, family)
+			if err != nil {
+				t.Fatalf("round %d: family head: %v", round, err)
+			}
+			live := 0
+			for _, r := range resps {
+				if e.refreshRow(r.RefreshToken).Active() {
+					live++
+					if head.ID != e.refreshRow(r.RefreshToken).ID {
+						t.Errorf("round %d: the live token is not the family head", round)
+					}
+				}
+			}
+			if live != 1 {
+				t.Errorf("round %d: %d of the two returned refresh tokens are active, want exactly 1", round, live)
+			}
+			if g := e.grant(ap.Grant.ID); g.Status != store.GrantActive {
+				t.Errorf("round %d: grant %s after a retry within the leeway", round, g.Status)
+			}
+			if n := e.auditCount(ap.Grant.ID, grant.EventRefreshReused); n != 0 {
+				t.Errorf("round %d: %d refresh.reused events", round, n)
+			}
+		}
+		// Every family has exactly one active token.
+		snap := e.snapshot()
+		families := map[any]int{}
+		for _, r := range snap["refresh_tokens"] {
+			if r["revoked_at"] == nil {
+				families[r["family_id"]]++
+			}
+		}
+		if len(families) != flowRounds {
+			t.Errorf("%d families hold an active token, want %d", len(families), flowRounds)
+		}
+		for f, n := range families {
+			if n != 1 {
+				t.Errorf("family %v has %d active tokens", f, n)
+			}
+		}
+	})
+}
