@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 
 	"github.com/grantkit/grantkit/grant"
@@ -13,21 +12,6 @@ import (
 	"github.com/grantkit/grantkit/store"
 )
 
-// together runs the functions concurrently, released at once, and waits.
-func together(fns ...func()) {
-	var start, done sync.WaitGroup
-	start.Add(1)
-	for _, fn := range fns {
-		done.Add(1)
-		go func() {
-			defer done.Done()
-			start.Wait()
-			fn()
-		}()
-	}
-	start.Done()
-	done.Wait()
-}
 
 // TestConcurrentApprovals races approvals of several pending grants on one
 // binding (SPEC §2.2): each approval succeeds or fails cleanly, and
@@ -56,7 +40,7 @@ func TestConcurrentApprovals(t *testing.T) {
 					for i := range fns {
 						fns[i] = func() { approvals[i], errs[i] = e.m.Approve(ctx, auths[i].Request.ID, nil) }
 					}
-					together(fns...)
+					testdb.Together(fns...)
 
 					active, err := e.s.FindActiveGrant(ctx, auths[0].Grant.Binding())
 					if err != nil {
@@ -122,7 +106,7 @@ func TestRevokeRacingApprove(t *testing.T) {
 				revoked               []store.Grant
 				approveErr, revokeErr error
 			)
-			together(
+			testdb.Together(
 				func() { ap, approveErr = e.m.Approve(ctx, a.Request.ID, nil) },
 				func() { revoked, revokeErr = e.m.Revoke(ctx, []string{a.Grant.ID}, grant.ReasonUserRevoked, "alice") },
 			)

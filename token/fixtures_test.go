@@ -381,22 +381,6 @@ func flowIs(err, want error) bool {
 	return errors.Is(err, want)
 }
 
-// flowTogether runs the functions concurrently, released at once, and
-// waits for all of them.
-func flowTogether(fns ...func()) {
-	var start, done sync.WaitGroup
-	start.Add(1)
-	for _, fn := range fns {
-		done.Add(1)
-		go func() {
-			defer done.Done()
-			start.Wait()
-			fn()
-		}()
-	}
-	start.Done()
-	done.Wait()
-}
 
 // flowStale is a store whose transactions read the first refresh token
 // they look up as it was before it was rotated (active): what a request

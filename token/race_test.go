@@ -90,7 +90,7 @@ func TestRaceRefresh(t *testing.T) {
 			for i := range fns {
 				fns[i] = func() { resps[i], errs[i] = e.srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken)) }
 			}
-			flowTogether(fns...)
+			testdb.Together(fns...)
 
 			winner, wins, reused := token.Response{}, 0, 0
 			for i, err := range errs {
@@ -146,7 +146,7 @@ func TestRaceExchangeCode(t *testing.T) {
 			for i := range fns {
 				fns[i] = func() { resps[i], errs[i] = e.srv.ExchangeCode(ctx, req) }
 			}
-			flowTogether(fns...)
+			testdb.Together(fns...)
 
 			winner, wins, reused := token.Response{}, 0, 0
 			for i, err := range errs {
@@ -208,7 +208,7 @@ func TestRaceRevokeRefresh(t *testing.T) {
 				revoked    []store.Grant
 				errRevoke  error
 			)
-			flowTogether(
+			testdb.Together(
 				func() { resp, errRefresh = e.srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken)) },
 				func() { revoked, errRevoke = e.m.Revoke(ctx, []string{ap.Grant.ID}, grant.ReasonUserRevoked, "alice") },
 			)
@@ -254,7 +254,7 @@ func TestRaceLeewayRetry(t *testing.T) {
 
 			var resps [2]token.Response
 			var errs [2]error
-			flowTogether(
+			testdb.Together(
 				func() { resps[0], errs[0] = e.srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken)) },
 				func() { resps[1], errs[1] = e.srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken)) },
 			)
