@@ -12,7 +12,6 @@ import (
 	"github.com/grantkit/grantkit/store"
 )
 
-
 // TestConcurrentApprovals races approvals of several pending grants on one
 // binding (SPEC §2.2): each approval succeeds or fails cleanly, and
 // afterwards exactly one grant is active on the binding; every other

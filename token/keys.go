@@ -67,16 +67,7 @@ func GenerateKey(alg jose.SignatureAlgorithm) (Key, error) {
 // *ecdsa.PrivateKey on P-256, or *rsa.PrivateKey of at least 2048 bits),
 // deriving its key id from the RFC 7638 thumbprint of the public key.
 func NewKey(alg jose.SignatureAlgorithm, priv crypto.Signer) (Key, error) {
-	ok := false
-	switch k := priv.(type) {
-	case ed25519.PrivateKey:
-		ok = alg == EdDSA
-	case *ecdsa.PrivateKey:
-		ok = alg == ES256 && k.Curve == elliptic.P256()
-	case *rsa.PrivateKey:
-		ok = alg == RS256 && k.N.BitLen() >= 2048
-	}
-	if !ok {
+	if !fits(alg, priv) {
 		return Key{}, fmt.Errorf("%w: %T for %s", ErrUnsupportedAlgorithm, priv, alg)
 	}
 	jwk := jose.JSONWebKey{Key: priv.Public(), Algorithm: string(alg), Use: "sig"}
@@ -85,6 +76,28 @@ func NewKey(alg jose.SignatureAlgorithm, priv crypto.Signer) (Key, error) {
 		return Key{}, fmt.Errorf("token: key thumbprint: %w", err)
 	}
 	return Key{ID: base64.RawURLEncoding.EncodeToString(tp), Algorithm: alg, Private: priv}, nil
+}
+
+// fits reports whether priv is a key grantkit accepts for alg.
+func fits(alg jose.SignatureAlgorithm, priv crypto.Signer) bool {
+	switch k := priv.(type) {
+	case ed25519.PrivateKey:
+		return alg == EdDSA && len(k) == ed25519.PrivateKeySize
+	case *ecdsa.PrivateKey:
+		return alg == ES256 && k.Curve == elliptic.P256()
+	case *rsa.PrivateKey:
+		return alg == RS256 && k.N.BitLen() >= 2048
+	}
+	return false
+}
+
+// check refuses a Key (possibly built by hand) that NewKey would not have
+// made: no id, or a key that does not fit its algorithm.
+func (k Key) check() error {
+	if k.ID == "" || !fits(k.Algorithm, k.Private) {
+		return fmt.Errorf("%w: key %q: %T for %s", ErrUnsupportedAlgorithm, k.ID, k.Private, k.Algorithm)
+	}
+	return nil
 }
 
 func (k Key) public() jose.JSONWebKey {
@@ -108,13 +121,18 @@ func NewKeySet(current Key, older ...Key) (*KeySet, error) {
 	if err := ks.setCurrent(current); err != nil {
 		return nil, err
 	}
+	for _, k := range older {
+		if err := k.check(); err != nil {
+			return nil, err
+		}
+	}
 	ks.older = slices.Clone(older)
 	return ks, nil
 }
 
 func (ks *KeySet) setCurrent(k Key) error {
-	if k.Private == nil || k.ID == "" {
-		return fmt.Errorf("%w: key without private key or id", ErrUnsupportedAlgorithm)
+	if err := k.check(); err != nil {
+		return err
 	}
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: k.Algorithm,
 		Key: jose.JSONWebKey{Key: k.Private, KeyID: k.ID, Algorithm: string(k.Algorithm)}},

@@ -70,6 +70,10 @@ type Verifier struct {
 	quit    chan struct{}
 	done    chan struct{}
 	stop    sync.Once
+	// ctx is cancelled by Close, so a write stuck on the database does not
+	// hold Close up.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // NewVerifier returns a Verifier and starts its last_used_at writer.
@@ -103,15 +107,16 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	}
 	v := &Verifier{cfg: cfg, algs: slices.Clone(algs), touches: make(chan string, touchQueue),
 		quit: make(chan struct{}), done: make(chan struct{})}
+	v.ctx, v.cancel = context.WithCancel(context.Background())
 	go v.touchLoop()
 	return v, nil
 }
 
-// Close stops the last_used_at writer and waits for it; touches still
-// queued are dropped. Verify keeps working after Close, without recording
-// last_used_at.
+// Close stops the last_used_at writer and waits for it; a write in flight
+// is cancelled and touches still queued are dropped. Verify keeps working
+// after Close, without recording last_used_at.
 func (v *Verifier) Close() {
-	v.stop.Do(func() { close(v.quit) })
+	v.stop.Do(func() { close(v.quit); v.cancel() })
 	<-v.done
 }
 
@@ -131,7 +136,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 	if err != nil {
 		return Claims{}, fmt.Errorf("token: grant check: %w", err)
 	}
-	if err := checkGrant(c, g); err != nil {
+	if err := checkGrant(c, g, v.cfg.Resource); err != nil {
 		return Claims{}, err
 	}
 	select { // never block the request for bookkeeping
@@ -145,8 +150,10 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 func (v *Verifier) verifyJWT(raw string) (Claims, error) {
 	tok, err := jwt.ParseSigned(raw, v.algs)
 	if err != nil {
-		if headerAlg(raw) != "" {
-			return Claims{}, fmt.Errorf("%w (%s)", ErrAlgorithm, headerAlg(raw))
+		// Only an alg outside the list is an algorithm refusal; a token with
+		// an allowed alg that fails to parse is malformed.
+		if alg := headerAlg(raw); alg != "" && !slices.Contains(v.algs, jose.SignatureAlgorithm(alg)) {
+			return Claims{}, fmt.Errorf("%w (%s)", ErrAlgorithm, alg)
 		}
 		return Claims{}, ErrMalformed
 	}
@@ -188,12 +195,14 @@ func (v *Verifier) verifyJWT(raw string) (Claims, error) {
 	return c, nil
 }
 
-// checkGrant is the grant check of SPEC §5.
-func checkGrant(c Claims, g store.Grant) error {
+// checkGrant is the grant check of SPEC §5. The grant must be for the
+// resource this verifier serves: a token listing several audiences does
+// not stretch its grant to the others.
+func checkGrant(c Claims, g store.Grant, resource string) error {
 	switch {
 	case g.Status != store.GrantActive:
 		return ErrGrantInactive
-	case g.ClientID != c.ClientID || g.Subject != c.Subject || !c.Audience.Contains(g.Resource):
+	case g.ClientID != c.ClientID || g.Subject != c.Subject || g.Resource != resource:
 		return ErrGrantMismatch
 	case g.ConfigVersion != c.ConfigVersion:
 		return ErrConfigVersion
@@ -263,8 +272,8 @@ func (v *Verifier) touchLoop() {
 			ids = append(ids, id)
 			written[id] = now
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if _, err := v.cfg.Store.TouchGrants(ctx, ids, now, v.cfg.TouchWindow); err != nil {
+		ctx, cancel := context.WithTimeout(v.ctx, 5*time.Second)
+		if _, err := v.cfg.Store.TouchGrants(ctx, ids, now, v.cfg.TouchWindow); err != nil && v.ctx.Err() == nil {
 			v.cfg.Logger.Warn("grantkit: recording last_used_at", slog.Any("error", err))
 		}
 		cancel()

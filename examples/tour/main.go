@@ -1,8 +1,8 @@
-// Command tour walks grantkit's store on the embedded default, an in-memory
-// SQLite database: it migrates the schema, registers a client, records a
-// grant with its first refresh token, rotates the token, shows that the
-// rotated token is no longer active (what reuse detection builds on), and
-// revokes the grant. It needs no server:
+// Command tour walks grantkit's grant lifecycle on an in-memory SQLite
+// database and prints each step: register a client, authorize and approve
+// with PKCE, exchange the code, verify the access token, refresh, replay the
+// old refresh token (reuse detected, grant revoked, access token refused),
+// and the audit trail. It needs no server:
 //
 //	go run ./examples/tour
 package main
@@ -11,24 +11,36 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
-	"io/fs"
+	"io"
 	"log"
-	"time"
+	"log/slog"
+	"os"
+	"slices"
 
-	"github.com/google/uuid"
-
+	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/store"
 	"github.com/grantkit/grantkit/store/sqlite"
+	"github.com/grantkit/grantkit/token"
+)
+
+const (
+	issuer   = "https://auth.example"
+	resource = "https://mcp.example/"
+	callback = "https://client.example/callback"
 )
 
 func main() {
-	if err := run(context.Background()); err != nil {
+	if err := run(context.Background(), os.Stdout); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context) error {
+func run(ctx context.Context, w io.Writer) error {
+	step := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+
+	// The embedded default: an in-memory SQLite database.
 	s, err := sqlite.Open(ctx, sqlite.Config{})
 	if err != nil {
 		return err
@@ -37,82 +49,107 @@ func run(ctx context.Context) error {
 	if err := s.Migrate(ctx); err != nil {
 		return err
 	}
-	names, err := fs.Glob(sqlite.Migrations(), "*.sql")
+	grants, err := grant.New(grant.Config{Store: s, Logger: slog.New(slog.DiscardHandler),
+		Observer: grant.ObserverFunc(func(_ context.Context, e grant.Event) {
+			step("   ! security event for the host: %s (reason %s)", e.Type, e.Reason)
+		})})
 	if err != nil {
 		return err
 	}
-	fmt.Printf("migrated an in-memory SQLite database: %v\n", names)
-
-	now := time.Now().UTC()
-	client := store.Client{
-		ID: "tour-client", Name: "Tour client",
-		RedirectURIs:  []string{"https://client.example/callback"},
-		GrantTypes:    []string{"authorization_code", "refresh_token"},
-		ResponseTypes: []string{"code"}, Scopes: []string{"tools:read", "tools:call"},
-		CreatedAt: now, UpdatedAt: now,
-	}
-	if err := s.CreateClient(ctx, client); err != nil {
-		return err
-	}
-	fmt.Printf("registered client %q (public: %v)\n", client.ID, client.Public())
-
-	g := store.Grant{
-		ID: newID(), ClientID: client.ID, Subject: "alice", SubjectKind: "user",
-		Resource: "https://mcp.example/", RedirectURI: client.RedirectURIs[0],
-		Scopes: []string{"tools:read"}, Status: store.GrantPending, CreatedAt: now,
-	}
-	if err := s.CreateGrant(ctx, g); err != nil {
-		return err
-	}
-	if ok, err := s.ActivateGrant(ctx, g.ID, now); err != nil || !ok {
-		return fmt.Errorf("activate: %v %v", ok, err)
-	}
-	fmt.Printf("grant %s is active for %s on %s\n", g.ID, g.Subject, g.Resource)
-
-	first, firstHash := newRefresh(g.ID, newID(), "", now)
-	if err := s.CreateRefreshToken(ctx, first); err != nil {
-		return err
-	}
-	second, _ := newRefresh(g.ID, first.FamilyID, first.ID, now.Add(time.Second))
-	rotated, err := s.RotateRefreshToken(ctx, first.ID, "rotated", second)
+	key, err := token.GenerateKey(token.EdDSA)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("rotated refresh token %s -> %s: %v\n", first.ID, second.ID, rotated)
-	if _, err := s.GetActiveRefreshToken(ctx, firstHash); err != nil {
-		old, err2 := s.GetRefreshToken(ctx, firstHash)
-		if err2 != nil {
-			return err2
+	keys, err := token.NewKeySet(key)
+	if err != nil {
+		return err
+	}
+	server, err := token.NewServer(token.Config{Grants: grants, Minter: token.Minter{Issuer: issuer, Keys: keys}})
+	if err != nil {
+		return err
+	}
+	verifier, err := token.NewVerifier(token.VerifierConfig{Issuer: issuer, Resource: resource, Keys: keys, Store: s})
+	if err != nil {
+		return err
+	}
+	defer verifier.Close()
+
+	// 1. A public client registers (RFC 7591).
+	client, _, err := grants.RegisterClient(ctx, grant.ClientMetadata{Name: "Tour client",
+		RedirectURIs: []string{callback}, Scopes: []string{"tools:read", "tools:call"}})
+	if err != nil {
+		return err
+	}
+	step("1. registered public client %q", client.Name)
+
+	// 2. It starts an authorization with PKCE; the host logs alice in and
+	// she approves.
+	verifierPKCE := rand.Text() + rand.Text() // 52 random unreserved characters (RFC 7636 §4.1)
+	sum := sha256.Sum256([]byte(verifierPKCE))
+	authz, err := grants.Start(ctx, grant.AuthorizationRequest{ClientID: client.ID, RedirectURI: callback,
+		Scopes: []string{"tools:read"}, State: "af0ifjsldkj", Resource: resource,
+		CodeChallenge: base64.RawURLEncoding.EncodeToString(sum[:]), CodeChallengeMethod: grant.CodeChallengeS256,
+		Subject: "alice", SubjectKind: "user"})
+	if err != nil {
+		return err
+	}
+	step("2. authorization started: grant is %s", authz.Grant.Status)
+	approval, err := grants.Approve(ctx, authz.Request.ID, nil)
+	if err != nil {
+		return err
+	}
+	step("   alice approved: grant is %s, code %s… sent to %s", approval.Grant.Status, approval.Code[:10], approval.RedirectURI)
+
+	// 3. The client exchanges the code with its PKCE verifier.
+	first, err := server.ExchangeCode(ctx, token.CodeRequest{ClientID: client.ID, Code: approval.Code,
+		RedirectURI: callback, CodeVerifier: verifierPKCE})
+	if err != nil {
+		return err
+	}
+	step("3. code exchanged: access token (%d s) and refresh token %s…", first.ExpiresIn, first.RefreshToken[:10])
+
+	// 4. The resource server verifies the access token, grant check included.
+	claims, err := verifier.Verify(ctx, first.AccessToken)
+	if err != nil {
+		return err
+	}
+	step("4. access token verified: sub=%s scope=%q aud=%s", claims.Subject, claims.Scope, claims.Audience[0])
+
+	// 5. The client refreshes: the refresh token rotates.
+	second, err := server.Refresh(ctx, token.RefreshRequest{ClientID: client.ID, RefreshToken: first.RefreshToken})
+	if err != nil {
+		return err
+	}
+	step("5. refreshed: new refresh token %s…, the old one is now spent", second.RefreshToken[:10])
+
+	// 6. Someone replays the old refresh token: reuse is detected and the
+	// whole grant is revoked (RFC 9700 §4.14.2).
+	_, err = server.Refresh(ctx, token.RefreshRequest{ClientID: client.ID, RefreshToken: first.RefreshToken})
+	step("6. old refresh token replayed: %s (%v)", token.ErrorCode(err), err)
+	g, err := s.GetGrant(ctx, approval.Grant.ID)
+	if err != nil {
+		return err
+	}
+	step("   grant is now %s (reason %s)", g.Status, g.RevokeReason)
+
+	// 7. The access token from step 5 has not expired, yet it is refused.
+	_, err = verifier.Verify(ctx, second.AccessToken)
+	step("7. the latest access token is refused: %v", err)
+	_, err = server.Refresh(ctx, token.RefreshRequest{ClientID: client.ID, RefreshToken: second.RefreshToken})
+	step("   and so is the latest refresh token: %s", token.ErrorCode(err))
+
+	// 8. Everything above left an audit trail.
+	page, err := s.ListAuditEvents(ctx, store.AuditFilter{Subject: "alice"}, store.Page{})
+	if err != nil {
+		return err
+	}
+	step("8. audit trail for alice, oldest first:")
+	for _, e := range slices.Backward(page.Items) {
+		actor := e.Actor
+		if actor == client.ID {
+			actor = "client " + client.Name
 		}
-		fmt.Printf("presenting the first token again finds it %s: a replay, answered by revoking the grant\n", old.RevokeReason)
+		step("   %-16s reason=%-15s actor=%s", e.Type, e.Reason, actor)
 	}
-
-	revoked, err := s.RevokeGrants(ctx, []string{g.ID}, "refresh_reused", now.Add(2*time.Second))
-	if err != nil {
-		return err
-	}
-	n, err := s.RevokeRefreshTokens(ctx, []string{g.ID}, "grant_revoked", now.Add(2*time.Second))
-	if err != nil {
-		return err
-	}
-	fmt.Printf("revoked %d grant(s) and %d active refresh token(s)\n", len(revoked), n)
-
-	page, err := s.ListActiveGrants(ctx, store.GrantFilter{Subject: "alice"}, store.Page{})
-	if err != nil {
-		return err
-	}
-	fmt.Printf("alice's connected clients now: %d\n", len(page.Items))
 	return nil
-}
-
-func newID() string { return uuid.Must(uuid.NewV7()).String() }
-
-// newRefresh returns a refresh token record and the hash a later lookup uses.
-func newRefresh(grantID, familyID, parentID string, now time.Time) (store.RefreshToken, []byte) {
-	sum := sha256.Sum256([]byte(rand.Text())) // rand.Text never fails
-
-	return store.RefreshToken{
-		ID: newID(), Hash: sum[:], GrantID: grantID, FamilyID: familyID, ParentID: parentID,
-		CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour),
-	}, sum[:]
 }
