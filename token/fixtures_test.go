@@ -381,7 +381,6 @@ func flowIs(err, want error) bool {
 	return errors.Is(err, want)
 }
 
-
 // flowStale is a store whose transactions read the first refresh token
 // they look up as it was before it was rotated (active): what a request
 // sees when a concurrent rotation commits between its read of the token
