@@ -1,0 +1,47 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestTour runs the whole walk and checks that each step printed what it
+// demonstrates, in order.
+func TestTour(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), &out); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	text := out.String()
+	rest := text
+	for _, want := range []string{
+		`1. registered public client "Tour client"`,
+		"2. authorization started: grant is pending",
+		"alice approved: grant is active, code gk_ac_",
+		"3. code exchanged: access token (300 s) and refresh token gk_rt_",
+		`4. access token verified: sub=alice scope="tools:read" aud=https://mcp.example/`,
+		"5. refreshed: new refresh token gk_rt_",
+		"! security event for the host: refresh.reused (reason refresh_reused)",
+		"6. old refresh token replayed: invalid_grant (token: invalid_grant: token reused",
+		"grant is now revoked (reason refresh_reused)",
+		"7. the latest access token is refused: token: invalid_token: grant not active",
+		"and so is the latest refresh token: invalid_grant",
+		"8. audit trail for alice, oldest first:",
+		"grant.created ",
+		"grant.activated ",
+		"refresh.reused   reason=refresh_reused  actor=client Tour client",
+		"grant.revoked    reason=refresh_reused  actor=client Tour client",
+	} {
+		i := strings.Index(rest, want)
+		if i < 0 {
+			t.Fatalf("output lacks %q after the previous step:\n%s", want, text)
+		}
+		rest = rest[i+len(want):]
+	}
+	if whole := regexp.MustCompile(`gk_[a-z]{2}_[A-Za-z0-9_-]{12,}`).FindString(text); whole != "" {
+		t.Errorf("the tour prints a whole secret: %s", whole)
+	}
+}

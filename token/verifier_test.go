@@ -1,0 +1,667 @@
+package token_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"log/slog"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/grantkit/grantkit/grant"
+	"github.com/grantkit/grantkit/internal/testdb"
+	"github.com/grantkit/grantkit/store"
+	"github.com/grantkit/grantkit/store/postgres"
+	"github.com/grantkit/grantkit/store/sqlite"
+	"github.com/grantkit/grantkit/token"
+)
+
+// The verifier and key tests' fixed values. Everything here is prefixed vt
+// so it cannot collide with the other test files of package token_test.
+const (
+	vtIssuer   = "https://as.example"
+	vtResource = "https://api.example/mcp"
+	vtRedirect = "https://app.example/cb"
+	vtLeeway   = 30 * time.Second
+	vtWindow   = 30 * time.Second
+)
+
+var vtT0 = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+
+// vtQuiet discards logs.
+var vtQuiet = slog.New(slog.DiscardHandler)
+
+// vtClock is a settable clock, safe for concurrent use.
+type vtClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *vtClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *vtClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// vtEnv is a store with a grant manager, a public client, an EdDSA key set
+// and a minter, all on one test clock.
+type vtEnv struct {
+	tb     testing.TB
+	s      store.Store
+	m      *grant.Manager
+	clk    *vtClock
+	key    token.Key
+	keys   *token.KeySet
+	minter token.Minter
+	client store.Client
+}
+
+func vtNewEnv(tb testing.TB, s store.Store) *vtEnv {
+	tb.Helper()
+	e := &vtEnv{tb: tb, s: s, clk: &vtClock{t: vtT0}}
+	m, err := grant.New(grant.Config{Store: s, Now: e.clk.Now, Logger: vtQuiet})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e.m = m
+	e.key = vtKey(tb, token.EdDSA)
+	if e.keys, err = token.NewKeySet(e.key); err != nil {
+		tb.Fatal(err)
+	}
+	e.minter = token.Minter{Issuer: vtIssuer, Keys: e.keys, TTL: 5 * time.Minute}
+	e.client, _, err = m.RegisterClient(context.Background(), grant.ClientMetadata{Name: "vt client",
+		RedirectURIs: []string{vtRedirect}, Scopes: []string{"read", "write"}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return e
+}
+
+// vtOpen opens a fresh, migrated store on db.
+func vtOpen(t *testing.T, db testdb.DB) store.Store {
+	t.Helper()
+	return db.Harness.Open(t, nil)
+}
+
+func vtKey(tb testing.TB, alg jose.SignatureAlgorithm) token.Key {
+	tb.Helper()
+	k, err := token.GenerateKey(alg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k
+}
+
+// vtPKCE returns an S256 code verifier and its challenge (RFC 7636 §4.1,
+// §4.2).
+func vtPKCE() (verifier, challenge string) {
+	verifier = strings.Repeat("v", 10) + uuid.NewString() // 46 unreserved characters
+	sum := sha256.Sum256([]byte(verifier))
+	return verifier, base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// authorize starts and approves an authorization of subject with scopes
+// and returns the approval (its grant active, its code unused) with the
+// PKCE verifier that redeems the code.
+func (e *vtEnv) authorize(subject string, scopes ...string) (grant.Approval, string) {
+	e.tb.Helper()
+	ctx := context.Background()
+	verifier, challenge := vtPKCE()
+	a, err := e.m.Start(ctx, grant.AuthorizationRequest{ClientID: e.client.ID, RedirectURI: vtRedirect,
+		Scopes: scopes, CodeChallenge: challenge, CodeChallengeMethod: grant.CodeChallengeS256,
+		Resource: vtResource, Subject: subject, SubjectKind: "user"})
+	if err != nil {
+		e.tb.Fatalf("Start: %v", err)
+	}
+	ap, err := e.m.Approve(ctx, a.Request.ID, nil)
+	if err != nil {
+		e.tb.Fatalf("Approve: %v", err)
+	}
+	if ap.Grant.Status != store.GrantActive {
+		e.tb.Fatalf("approved grant is %s", ap.Grant.Status)
+	}
+	return ap, verifier
+}
+
+// grant authorizes and approves an active grant of subject with scopes.
+func (e *vtEnv) grant(subject string, scopes ...string) store.Grant {
+	e.tb.Helper()
+	ap, _ := e.authorize(subject, scopes...)
+	return ap.Grant
+}
+
+// mint signs an access token for g with the minter at the clock's time.
+func (e *vtEnv) mint(g store.Grant, scopes ...string) string {
+	e.tb.Helper()
+	raw, _, err := e.minter.Mint(g, scopes, token.SourceOAuthClient, e.clk.Now())
+	if err != nil {
+		e.tb.Fatalf("Mint: %v", err)
+	}
+	return raw
+}
+
+// verifier returns a Verifier over s (e.s when nil) with e's clock and
+// keys, closed when the test ends.
+func (e *vtEnv) verifier(s store.Store, mut ...func(*token.VerifierConfig)) *token.Verifier {
+	e.tb.Helper()
+	if s == nil {
+		s = e.s
+	}
+	cfg := token.VerifierConfig{Issuer: vtIssuer, Resource: vtResource, Keys: e.keys, Store: s,
+		Leeway: vtLeeway, TouchWindow: vtWindow, Now: e.clk.Now, Logger: vtQuiet}
+	for _, f := range mut {
+		f(&cfg)
+	}
+	v, err := token.NewVerifier(cfg)
+	if err != nil {
+		e.tb.Fatal(err)
+	}
+	e.tb.Cleanup(v.Close)
+	return v
+}
+
+// claims returns the claims of a valid token for g as a JSON object, for
+// tests to break one at a time.
+func (e *vtEnv) claims(g store.Grant, scopes ...string) map[string]any {
+	now := e.clk.Now()
+	return map[string]any{
+		"iss": vtIssuer, "sub": g.Subject, "aud": []string{g.Resource},
+		"exp": now.Add(5 * time.Minute).Unix(), "iat": now.Unix(), "jti": uuid.NewString(),
+		"client_id": g.ClientID, "scope": strings.Join(scopes, " "), "grant_id": g.ID,
+		"token_source": token.SourceOAuthClient, "config_version": g.ConfigVersion,
+	}
+}
+
+// vtSign signs claims as a compact JWS with go-jose directly.
+func vtSign(tb testing.TB, alg jose.SignatureAlgorithm, key any, kid, typ string, claims any) string {
+	tb.Helper()
+	opts := &jose.SignerOptions{}
+	if typ != "" {
+		opts = opts.WithType(jose.ContentType(typ))
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: key, KeyID: kid}}, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	raw, err := jwt.Signed(signer).Claims(claims).Serialize()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return raw
+}
+
+// vtUnsigned builds a compact JWS from a header and claims with an empty
+// signature, as an "alg: none" attacker would.
+func vtUnsigned(tb testing.TB, header, claims any) string {
+	tb.Helper()
+	enc := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	return enc(header) + "." + enc(claims) + "."
+}
+
+// vtTamper flips one bit of the decoded signature and re-encodes it, so the
+// token still parses and only the signature check can catch it.
+func vtTamper(tb testing.TB, raw string) string {
+	tb.Helper()
+	parts := strings.Split(raw, ".")
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sig[len(sig)/2] ^= 0x01
+	parts[2] = base64.RawURLEncoding.EncodeToString(sig)
+	return strings.Join(parts, ".")
+}
+
+// vtSentinels are the Verifier's refusals; each names one check.
+var vtSentinels = []error{
+	token.ErrMalformed, token.ErrAlgorithm, token.ErrUnknownKey, token.ErrSignature, token.ErrType,
+	token.ErrIssuer, token.ErrAudience, token.ErrMissingExpiry, token.ErrTokenExpired, token.ErrNotYetValid,
+	token.ErrGrantInactive, token.ErrGrantMismatch, token.ErrScopeBeyond, token.ErrConfigVersion,
+}
+
+// vtFailingStore fails every grant read.
+type vtFailingStore struct {
+	store.Store
+	err error
+}
+
+func (s vtFailingStore) GetGrant(context.Context, string) (store.Grant, error) {
+	return store.Grant{}, s.err
+}
+
+// vtClosedStore returns a store of db's kind whose connections are closed.
+func vtClosedStore(t *testing.T, db testdb.DB) store.Store {
+	t.Helper()
+	ctx := context.Background()
+	switch db.Name {
+	case "sqlite":
+		s, err := sqlite.Open(ctx, sqlite.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	case "postgres":
+		pool, err := pgxpool.New(ctx, os.Getenv(testdb.EnvDSN))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool.Close()
+		s, err := postgres.New(pool, postgres.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	t.Fatalf("unknown database %q", db.Name)
+	return nil
+}
+
+// TestVerifier is the Verifier's table test (SPEC §5): a valid token
+// passes, and every broken one is refused with the sentinel naming the
+// failed check, wrapping ErrInvalidToken and matching no other sentinel.
+func TestVerifier(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		e := vtNewEnv(t, vtOpen(t, db))
+		other := vtKey(t, token.EdDSA) // signs, but is not in the set
+		es := vtKey(t, token.ES256)    // in the set, verification only
+		keys, err := token.NewKeySet(e.key, es)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.keys, e.minter.Keys = keys, keys
+		v := e.verifier(nil)
+		g := e.grant("alice", "read")
+		now := e.clk.Now()
+		ctx := context.Background()
+		pub, err := x509.MarshalPKIXPublicKey(e.key.Private.Public())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})
+
+		revoked := e.grant("bob", "read")
+		revokedTok := e.mint(revoked, "read")
+		if _, err := e.m.Revoke(ctx, []string{revoked.ID}, grant.ReasonUserRevoked, "bob"); err != nil {
+			t.Fatal(err)
+		}
+		bumped := g
+		bumped.ConfigVersion++
+		impostor := g
+		impostor.Subject = "mallory"
+
+		signed := func(mut func(c map[string]any)) string {
+			c := e.claims(g, "read")
+			mut(c)
+			return vtSign(t, token.EdDSA, e.key.Private, e.key.ID, token.TypeATJWT, c)
+		}
+		header := map[string]any{"alg": "none", "typ": token.TypeATJWT, "kid": e.key.ID}
+		refusals := map[string]string{} // case name → error text
+
+		for _, tc := range []struct {
+			name string
+			raw  string
+			want error // nil: the token is valid
+		}{
+			{"valid", e.mint(g, "read"), nil},
+			{"valid with typ application/at+jwt", vtSign(t, token.EdDSA, e.key.Private, e.key.ID,
+				"application/at+jwt", e.claims(g, "read")), nil},
+			{"expired within leeway", signed(func(c map[string]any) {
+				c["exp"] = now.Add(-vtLeeway / 2).Unix()
+			}), nil},
+			{"alg none", vtUnsigned(t, header, e.claims(g, "read")), token.ErrAlgorithm},
+			{"HS256 with the public key as secret", vtSign(t, jose.HS256, pubPEM, e.key.ID, token.TypeATJWT,
+				e.claims(g, "read")), token.ErrAlgorithm},
+			{"EdDSA token naming the ES256 key", vtSign(t, token.EdDSA, e.key.Private, es.ID, token.TypeATJWT,
+				e.claims(g, "read")), token.ErrAlgorithm},
+			{"typ JWT", vtSign(t, token.EdDSA, e.key.Private, e.key.ID, "JWT", e.claims(g, "read")), token.ErrType},
+			{"no typ", vtSign(t, token.EdDSA, e.key.Private, e.key.ID, "", e.claims(g, "read")), token.ErrType},
+			{"missing exp", signed(func(c map[string]any) { delete(c, "exp") }), token.ErrMissingExpiry},
+			{"expired beyond leeway", signed(func(c map[string]any) {
+				c["iat"] = now.Add(-time.Hour).Unix()
+				c["exp"] = now.Add(-vtLeeway - time.Second).Unix()
+			}), token.ErrTokenExpired},
+			{"nbf in the future", signed(func(c map[string]any) {
+				c["nbf"] = now.Add(vtLeeway + time.Minute).Unix()
+			}), token.ErrNotYetValid},
+			{"wrong aud", signed(func(c map[string]any) { c["aud"] = "https://other.example/" }), token.ErrAudience},
+			{"wrong iss", signed(func(c map[string]any) { c["iss"] = "https://evil.example" }), token.ErrIssuer},
+			{"unknown kid", vtSign(t, token.EdDSA, other.Private, other.ID, token.TypeATJWT, e.claims(g, "read")),
+				token.ErrUnknownKey},
+			{"revoked grant", revokedTok, token.ErrGrantInactive},
+			{"unknown grant", signed(func(c map[string]any) { c["grant_id"] = uuid.NewString() }), token.ErrGrantInactive},
+			{"scope beyond the grant", e.mint(g, "read", "write"), token.ErrScopeBeyond},
+			{"config_version mismatch", e.mint(bumped, "read"), token.ErrConfigVersion},
+			{"subject differs from the grant", e.mint(impostor, "read"), token.ErrGrantMismatch},
+			{"tampered signature", vtTamper(t, e.mint(g, "read")), token.ErrSignature},
+			{"no grant_id", signed(func(c map[string]any) { delete(c, "grant_id") }), token.ErrMalformed},
+			{"not a JWT", "not-a-token", token.ErrMalformed},
+			{"allowed alg, garbage payload", strings.Split(e.mint(g, "read"), ".")[0] + ".!!!.AAAA", token.ErrMalformed},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				c, err := v.Verify(ctx, tc.raw)
+				if err != nil {
+					refusals[tc.name] = err.Error()
+				}
+				if tc.want == nil {
+					if err != nil {
+						t.Fatalf("Verify: %v", err)
+					}
+					if c.GrantID != g.ID || c.Subject != g.Subject || c.ClientID != g.ClientID {
+						t.Fatalf("claims %+v do not name grant %s", c, g.ID)
+					}
+					return
+				}
+				if !errors.Is(err, tc.want) || !errors.Is(err, token.ErrInvalidToken) {
+					t.Fatalf("Verify = %v, want %v (wrapping ErrInvalidToken)", err, tc.want)
+				}
+				for _, s := range vtSentinels {
+					if s != tc.want && errors.Is(err, s) {
+						t.Errorf("Verify = %v, which also matches %v", err, s)
+					}
+				}
+				if !cmp.Equal(c, token.Claims{}) {
+					t.Errorf("a refused token returned claims %+v", c)
+				}
+			})
+		}
+
+		// The twelve refusals of issue 4's acceptance each read differently
+		// (the two algorithm refusals name the algorithm).
+		seen := map[string]string{}
+		for _, name := range []string{"alg none", "HS256 with the public key as secret", "typ JWT", "missing exp",
+			"expired beyond leeway", "wrong aud", "wrong iss", "unknown kid", "revoked grant",
+			"scope beyond the grant", "config_version mismatch", "tampered signature"} {
+			msg, ok := refusals[name]
+			if !ok {
+				t.Errorf("case %q was not refused", name)
+			}
+			if prev, dup := seen[msg]; dup {
+				t.Errorf("cases %q and %q are refused with the same error %q", prev, name, msg)
+			}
+			seen[msg] = name
+		}
+
+		// A token naming several audiences passes only at the resource of
+		// its grant: the grant authorizes that resource, not the others.
+		t.Run("multi-audience token at another resource", func(t *testing.T) {
+			const other = "https://other.example/"
+			raw := signed(func(c map[string]any) { c["aud"] = []string{vtResource, other} })
+			vo := e.verifier(nil, func(c *token.VerifierConfig) { c.Resource = other })
+			if _, err := vo.Verify(ctx, raw); !errors.Is(err, token.ErrGrantMismatch) {
+				t.Errorf("Verify at %s = %v, want ErrGrantMismatch", other, err)
+			}
+			if _, err := v.Verify(ctx, raw); err != nil {
+				t.Errorf("Verify at the grant's resource: %v", err)
+			}
+		})
+
+		// A store failure during the grant check is an error, never a
+		// success and never "invalid token" (SPEC §10: fail closed).
+		boom := errors.New("boom: database unreachable")
+		for name, s := range map[string]store.Store{
+			"failing store": vtFailingStore{Store: e.s, err: boom},
+			"closed store":  vtClosedStore(t, db),
+		} {
+			t.Run(name, func(t *testing.T) {
+				c, err := e.verifier(s).Verify(ctx, e.mint(g, "read"))
+				if err == nil || errors.Is(err, token.ErrInvalidToken) {
+					t.Fatalf("Verify = %v, want a store error that is not ErrInvalidToken", err)
+				}
+				if s, ok := s.(vtFailingStore); ok && !errors.Is(err, s.err) {
+					t.Errorf("Verify = %v, want it to wrap %v", err, s.err)
+				}
+				if !cmp.Equal(c, token.Claims{}) {
+					t.Errorf("a failed check returned claims %+v", c)
+				}
+			})
+		}
+	})
+}
+
+// TestVerifierClaims checks that Verify returns the minted claims intact.
+func TestVerifierClaims(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		e := vtNewEnv(t, vtOpen(t, db))
+		g := e.grant("alice", "read", "write")
+		raw, want, err := e.minter.Mint(g, []string{"write"}, token.SourceDerived, e.clk.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.verifier(nil).Verify(context.Background(), raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("claims (-minted +verified):\n%s", diff)
+		}
+		if got.TokenSource != token.SourceDerived || got.Scope != "write" || !got.Audience.Contains(vtResource) {
+			t.Errorf("claims %+v", got)
+		}
+	})
+}
+
+// vtTouchStore counts TouchGrants calls and the rows they wrote.
+type vtTouchStore struct {
+	store.Store
+	calls, rows atomic.Int64
+}
+
+func (s *vtTouchStore) TouchGrants(ctx context.Context, ids []string, at time.Time, window time.Duration) (int64, error) {
+	n, err := s.Store.TouchGrants(ctx, ids, at, window)
+	s.rows.Add(n)
+	s.calls.Add(1)
+	return n, err
+}
+
+// vtEventually polls cond until it holds or the deadline passes.
+func vtEventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (e *vtEnv) lastUsed(t *testing.T, id string) time.Time {
+	t.Helper()
+	g, err := e.s.GetGrant(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g.LastUsedAt
+}
+
+// TestVerifierTouch checks last_used_at (SPEC §5): written after Verify
+// returns, and at most once per TouchWindow for a busy grant, whether the
+// verifications come from one Verifier or several (several processes).
+func TestVerifierTouch(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		e := vtNewEnv(t, vtOpen(t, db))
+		g := e.grant("alice", "read")
+		raw := e.mint(g, "read")
+		ctx := context.Background()
+		if !e.lastUsed(t, g.ID).IsZero() {
+			t.Fatal("a fresh grant has last_used_at")
+		}
+
+		// A burst on one Verifier: one write.
+		ts := &vtTouchStore{Store: e.s}
+		v := e.verifier(ts)
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				for range 25 {
+					if _, err := v.Verify(ctx, raw); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		first := e.clk.Now()
+		vtEventually(t, "the first last_used_at write", func() bool { return e.lastUsed(t, g.ID).Equal(first) })
+		time.Sleep(20 * time.Millisecond) // let the writer drain the burst
+		v.Close()
+		if r, c := ts.rows.Load(), ts.calls.Load(); r != 1 || c != 1 {
+			t.Errorf("a burst within one window: %d rows written in %d calls, want 1 in 1", r, c)
+		}
+
+		// Several Verifiers on one store (several processes): within the
+		// window the store's debounce predicate refuses every later write.
+		e.clk.Advance(vtWindow / 2)
+		var others []*vtTouchStore
+		for range 3 {
+			o := &vtTouchStore{Store: e.s}
+			others = append(others, o)
+			if _, err := e.verifier(o).Verify(ctx, raw); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, o := range others {
+			vtEventually(t, "another verifier's touch", func() bool { return o.calls.Load() == 1 })
+			if n := o.rows.Load(); n != 0 {
+				t.Errorf("verifier %d wrote %d rows within the window", i, n)
+			}
+		}
+		if got := e.lastUsed(t, g.ID); !got.Equal(first) {
+			t.Errorf("last_used_at = %v within the window, want %v", got, first)
+		}
+
+		// After the window, the next use is recorded again, once.
+		e.clk.Advance(vtWindow)
+		second := e.clk.Now()
+		again := &vtTouchStore{Store: e.s}
+		va := e.verifier(again)
+		for range 20 {
+			if _, err := va.Verify(ctx, raw); err != nil {
+				t.Fatal(err)
+			}
+		}
+		vtEventually(t, "the write of the next window", func() bool { return e.lastUsed(t, g.ID).Equal(second) })
+		time.Sleep(20 * time.Millisecond)
+		va.Close()
+		if r := again.rows.Load(); r != 1 {
+			t.Errorf("next window: %d rows written, want 1", r)
+		}
+	})
+}
+
+// vtBlockingStore holds every TouchGrants call until released or until
+// its context ends, as a hung database would.
+type vtBlockingStore struct {
+	store.Store
+	release chan struct{}
+	entered chan struct{}
+	once    sync.Once
+	ctxErr  atomic.Value
+}
+
+func (s *vtBlockingStore) TouchGrants(ctx context.Context, ids []string, at time.Time, window time.Duration) (int64, error) {
+	s.once.Do(func() { close(s.entered) })
+	select {
+	case <-s.release:
+		return s.Store.TouchGrants(ctx, ids, at, window)
+	case <-ctx.Done():
+		s.ctxErr.Store(ctx.Err())
+		return 0, ctx.Err()
+	}
+}
+
+// TestVerifierTouchOffPath checks that the last_used_at write never holds
+// up a request: with the writer stuck on a hung database, Verify keeps
+// answering without starting goroutines, and Close returns promptly.
+func TestVerifierTouchOffPath(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		e := vtNewEnv(t, vtOpen(t, db))
+		g := e.grant("alice", "read")
+		ctx := context.Background()
+		bs := &vtBlockingStore{Store: e.s, release: make(chan struct{}), entered: make(chan struct{})}
+		defer close(bs.release)
+		v := e.verifier(bs)
+
+		raw := e.mint(g, "read")
+		if _, err := v.Verify(ctx, raw); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-bs.entered:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the writer never called TouchGrants")
+		}
+		before := runtime.NumGoroutine()
+		done := make(chan error, 1)
+		go func() {
+			for range 1500 { // more than the writer's queue holds
+				if _, err := v.Verify(ctx, raw); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatal("Verify blocked behind the stuck last_used_at write")
+		}
+		if after := runtime.NumGoroutine(); after > before+5 {
+			t.Errorf("goroutines grew from %d to %d under a stuck writer", before, after)
+		}
+		if !e.lastUsed(t, g.ID).IsZero() {
+			t.Error("last_used_at written although the writer is stuck: the write was on the request path")
+		}
+
+		start := time.Now()
+		v.Close()
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("Close took %v with a hung write, want it to cancel the write", d)
+		}
+		if bs.ctxErr.Load() == nil {
+			t.Error("Close did not cancel the in-flight write")
+		}
+		v.Close() // idempotent
+		if _, err := v.Verify(ctx, raw); err != nil {
+			t.Errorf("Verify after Close: %v", err)
+		}
+	})
+}
