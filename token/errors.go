@@ -60,6 +60,7 @@ var (
 	ErrInvalidToken  = errors.New("token: invalid_token")
 	ErrMalformed     = fmt.Errorf("%w: malformed", ErrInvalidToken)
 	ErrAlgorithm     = fmt.Errorf("%w: algorithm not allowed", ErrInvalidToken)
+	ErrUnsecured     = fmt.Errorf("%w: unsecured JWS (alg none)", ErrInvalidToken)
 	ErrUnknownKey    = fmt.Errorf("%w: unknown key id", ErrInvalidToken)
 	ErrSignature     = fmt.Errorf("%w: bad signature", ErrInvalidToken)
 	ErrType          = fmt.Errorf("%w: typ is not at+jwt", ErrInvalidToken)

@@ -152,7 +152,11 @@ func (v *Verifier) verifyJWT(raw string) (Claims, error) {
 	if err != nil {
 		// Only an alg outside the list is an algorithm refusal; a token with
 		// an allowed alg that fails to parse is malformed.
-		if alg := headerAlg(raw); alg != "" && !slices.Contains(v.algs, jose.SignatureAlgorithm(alg)) {
+		alg := headerAlg(raw)
+		if strings.EqualFold(alg, "none") { // RFC 7519 §6: never accepted
+			return Claims{}, ErrUnsecured
+		}
+		if alg != "" && !slices.Contains(v.algs, jose.SignatureAlgorithm(alg)) {
 			return Claims{}, fmt.Errorf("%w (%s)", ErrAlgorithm, alg)
 		}
 		return Claims{}, ErrMalformed

@@ -241,7 +241,7 @@ func vtTamper(tb testing.TB, raw string) string {
 
 // vtSentinels are the Verifier's refusals; each names one check.
 var vtSentinels = []error{
-	token.ErrMalformed, token.ErrAlgorithm, token.ErrUnknownKey, token.ErrSignature, token.ErrType,
+	token.ErrMalformed, token.ErrAlgorithm, token.ErrUnsecured, token.ErrUnknownKey, token.ErrSignature, token.ErrType,
 	token.ErrIssuer, token.ErrAudience, token.ErrMissingExpiry, token.ErrTokenExpired, token.ErrNotYetValid,
 	token.ErrGrantInactive, token.ErrGrantMismatch, token.ErrScopeBeyond, token.ErrConfigVersion,
 }
@@ -339,7 +339,7 @@ func TestVerifier(t *testing.T) {
 			{"expired within leeway", signed(func(c map[string]any) {
 				c["exp"] = now.Add(-vtLeeway / 2).Unix()
 			}), nil},
-			{"alg none", vtUnsigned(t, header, e.claims(g, "read")), token.ErrAlgorithm},
+			{"alg none", vtUnsigned(t, header, e.claims(g, "read")), token.ErrUnsecured},
 			{"HS256 with the public key as secret", vtSign(t, jose.HS256, pubPEM, e.key.ID, token.TypeATJWT,
 				e.claims(g, "read")), token.ErrAlgorithm},
 			{"EdDSA token naming the ES256 key", vtSign(t, token.EdDSA, e.key.Private, es.ID, token.TypeATJWT,
