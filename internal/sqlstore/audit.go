@@ -40,7 +40,7 @@ func (o *Ops) AppendAuditEvents(ctx context.Context, events []store.AuditEvent) 
 	}
 	rows := make([]auditRow, len(events))
 	for i, e := range events {
-		if !isUUID(e.ID) || (e.GrantID != "" && !isUUID(e.GrantID)) || e.Type == "" || e.OccurredAt.IsZero() {
+		if !canon(&e.ID) || (e.GrantID != "" && !canon(&e.GrantID)) || e.Type == "" || e.OccurredAt.IsZero() {
 			return fmt.Errorf("%w: an audit event needs UUID ids, a type and a time", store.ErrInvalidArgument)
 		}
 		if len(e.Details) > 0 && !json.Valid(e.Details) {
@@ -56,7 +56,7 @@ func (o *Ops) AppendAuditEvents(ctx context.Context, events []store.AuditEvent) 
 		rows[i] = auditRow{ID: e.ID, ClientID: e.ClientID, Subject: e.Subject, Type: e.Type, Reason: e.Reason,
 			Actor: e.Actor, OccurredAt: o.now(e.OccurredAt), Details: details}
 		if e.GrantID != "" {
-			rows[i].GrantID = &events[i].GrantID
+			rows[i].GrantID = &e.GrantID
 		}
 	}
 	payload, err := json.Marshal(rows)
@@ -77,7 +77,7 @@ func (o *Ops) ListAuditEvents(ctx context.Context, f store.AuditFilter, p store.
 	switch {
 	case f.GrantID != "" && f.Subject == "":
 		col, val, scope = "grant_id", f.GrantID, "audit\x00grant\x00"+f.GrantID
-		if !isUUID(val) {
+		if !canon(&val) {
 			return store.AuditPage{}, nil
 		}
 	case f.Subject != "" && f.GrantID == "":

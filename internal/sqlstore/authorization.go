@@ -21,8 +21,8 @@ func scanAuthRequest(r Row) (store.AuthRequest, error) {
 
 // CreateAuthRequest implements store.Ops.
 func (o *Ops) CreateAuthRequest(ctx context.Context, a store.AuthRequest) error {
-	if !isUUID(a.ID) || !isUUID(a.GrantID) {
-		return fmt.Errorf("%w: authorization request and grant ids must be UUIDs", store.ErrInvalidArgument)
+	if !canon(&a.ID, &a.GrantID) || a.CreatedAt.IsZero() || a.ExpiresAt.IsZero() {
+		return fmt.Errorf("%w: an authorization request needs UUID ids and its times", store.ErrInvalidArgument)
 	}
 	_, err := o.exec(ctx, o.d.SQL(`INSERT INTO {t}auth_requests (`+authRequestCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`),
@@ -34,7 +34,7 @@ func (o *Ops) CreateAuthRequest(ctx context.Context, a store.AuthRequest) error 
 
 // GetAuthRequest implements store.Ops.
 func (o *Ops) GetAuthRequest(ctx context.Context, id string) (store.AuthRequest, error) {
-	if !isUUID(id) {
+	if !canon(&id) {
 		return store.AuthRequest{}, store.ErrNotFound
 	}
 	return scanAuthRequest(o.q.QueryRow(ctx, o.d.SQL(`SELECT `+authRequestCols+` FROM {t}auth_requests WHERE id = $1`), id))
@@ -42,7 +42,7 @@ func (o *Ops) GetAuthRequest(ctx context.Context, id string) (store.AuthRequest,
 
 // ConsumeAuthRequest implements store.Ops.
 func (o *Ops) ConsumeAuthRequest(ctx context.Context, id string, at time.Time) (bool, error) {
-	if !isUUID(id) {
+	if !canon(&id) {
 		return false, nil
 	}
 	return o.cas(ctx, o.d.SQL(`UPDATE {t}auth_requests SET consumed_at = $2
@@ -71,8 +71,8 @@ func scanAuthCode(r Row) (store.AuthCode, error) {
 
 // CreateAuthCode implements store.Ops.
 func (o *Ops) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
-	if !isUUID(c.ID) || !isUUID(c.GrantID) || len(c.Hash) == 0 {
-		return fmt.Errorf("%w: a code needs UUID ids and a hash", store.ErrInvalidArgument)
+	if !canon(&c.ID, &c.GrantID) || len(c.Hash) == 0 || c.CreatedAt.IsZero() || c.ExpiresAt.IsZero() {
+		return fmt.Errorf("%w: a code needs UUID ids, a hash and its times", store.ErrInvalidArgument)
 	}
 	_, err := o.exec(ctx, o.d.SQL(`INSERT INTO {t}auth_codes (`+authCodeCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`),
@@ -88,7 +88,7 @@ func (o *Ops) GetAuthCode(ctx context.Context, hash []byte) (store.AuthCode, err
 
 // RedeemAuthCode implements store.Ops.
 func (o *Ops) RedeemAuthCode(ctx context.Context, id string, at time.Time) (bool, error) {
-	if !isUUID(id) {
+	if !canon(&id) {
 		return false, nil
 	}
 	return o.cas(ctx, o.d.SQL(`UPDATE {t}auth_codes SET used_at = $2

@@ -94,16 +94,31 @@ func (d *Dialect) time(t time.Time) any {
 
 func (d *Dialect) set(ids []string) any { return d.Set(validIDs(ids)) }
 
-// validIDs drops strings that are not UUIDs: they cannot name a row, and
-// PostgreSQL would refuse them instead of matching nothing.
+// validIDs drops strings that are not UUIDs, which cannot name a row (and
+// which PostgreSQL would refuse instead of matching nothing), and
+// canonicalises the others.
 func validIDs(ids []string) []string {
 	out := make([]string, 0, len(ids))
 	for _, id := range ids {
-		if isUUID(id) {
-			out = append(out, strings.ToLower(id))
+		if canon(&id) {
+			out = append(out, id)
 		}
 	}
 	return out
+}
+
+// canon checks that every *id is a UUID and rewrites it in canonical lower
+// case, the form PostgreSQL's uuid type returns, so ids match alike on both
+// databases whatever case a caller used. It reports false if one is not a
+// UUID.
+func canon(ids ...*string) bool {
+	for _, id := range ids {
+		if !isUUID(*id) {
+			return false
+		}
+		*id = strings.ToLower(*id)
+	}
+	return true
 }
 
 // isUUID reports whether s is a UUID in its canonical 36-character form,

@@ -30,12 +30,9 @@ func scanGrant(r Row) (store.Grant, error) {
 
 // CreateGrant implements store.Ops.
 func (o *Ops) CreateGrant(ctx context.Context, g store.Grant) error {
-	if !isUUID(g.ID) {
+	if !canon(&g.ID) {
 		return fmt.Errorf("%w: grant id %q is not a UUID", store.ErrInvalidArgument, g.ID)
 	}
-	// Stored in canonical lower case, as PostgreSQL's uuid type does and as
-	// the id sets of RevokeGrants and TouchGrants are matched.
-	g.ID = strings.ToLower(g.ID)
 	_, err := o.exec(ctx, o.d.SQL(`INSERT INTO {t}grants (`+grantCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`),
 		g.ID, g.ClientID, g.Subject, g.SubjectKind, g.Tenant, g.Resource, g.RedirectURI, list(g.Scopes),
@@ -50,10 +47,9 @@ func (o *Ops) GetGrant(ctx context.Context, id string) (store.Grant, error) {
 }
 
 func (o *Ops) getGrant(ctx context.Context, id, suffix string) (store.Grant, error) {
-	if !isUUID(id) {
+	if !canon(&id) {
 		return store.Grant{}, store.ErrNotFound
 	}
-	id = strings.ToLower(id)
 	return scanGrant(o.q.QueryRow(ctx, o.d.SQL(`SELECT `+grantCols+` FROM {t}grants WHERE id = $1`+suffix), id))
 }
 
@@ -66,10 +62,9 @@ func (o *Ops) FindActiveGrant(ctx context.Context, b store.Binding) (store.Grant
 
 // ActivateGrant implements store.Ops.
 func (o *Ops) ActivateGrant(ctx context.Context, id string, at time.Time) (bool, error) {
-	if !isUUID(id) {
+	if !canon(&id) {
 		return false, nil
 	}
-	id = strings.ToLower(id)
 	return o.cas(ctx, o.d.SQL(`UPDATE {t}grants SET status = 'active', activated_at = $2
 		WHERE id = $1 AND status = 'pending'`), id, o.now(at))
 }

@@ -26,9 +26,11 @@ func (o *Ops) refreshArgs(t store.RefreshToken) []any {
 		o.now(t.ExpiresAt), o.now(t.FamilyExpiresAt), o.now(t.RevokedAt), t.RevokeReason)
 }
 
-func checkRefresh(t store.RefreshToken) error {
-	if !isUUID(t.ID) || !isUUID(t.GrantID) || !isUUID(t.FamilyID) || (t.ParentID != "" && !isUUID(t.ParentID)) || len(t.Hash) == 0 {
-		return fmt.Errorf("%w: a refresh token needs UUID ids and a hash", store.ErrInvalidArgument)
+// checkRefresh refuses an incomplete token and canonicalises its ids.
+func checkRefresh(t *store.RefreshToken) error {
+	if !canon(&t.ID, &t.GrantID, &t.FamilyID) || (t.ParentID != "" && !canon(&t.ParentID)) || len(t.Hash) == 0 ||
+		t.CreatedAt.IsZero() {
+		return fmt.Errorf("%w: a refresh token needs UUID ids, a hash and a creation time", store.ErrInvalidArgument)
 	}
 	return nil
 }
@@ -38,7 +40,7 @@ const insertRefresh = `INSERT INTO {t}refresh_tokens (` + refreshCols + `)
 
 // CreateRefreshToken implements store.Ops.
 func (o *Ops) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
-	if err := checkRefresh(t); err != nil {
+	if err := checkRefresh(&t); err != nil {
 		return err
 	}
 	_, err := o.exec(ctx, o.d.SQL(insertRefresh), o.refreshArgs(t)...)
@@ -58,7 +60,7 @@ func (o *Ops) GetRefreshToken(ctx context.Context, hash []byte) (store.RefreshTo
 
 // GetRefreshFamilyHead implements store.Ops.
 func (o *Ops) GetRefreshFamilyHead(ctx context.Context, familyID string) (store.RefreshToken, error) {
-	if !isUUID(familyID) {
+	if !canon(&familyID) {
 		return store.RefreshToken{}, store.ErrNotFound
 	}
 	return scanRefresh(o.q.QueryRow(ctx, o.d.SQL(`SELECT `+refreshCols+` FROM {t}refresh_tokens
@@ -67,10 +69,10 @@ func (o *Ops) GetRefreshFamilyHead(ctx context.Context, familyID string) (store.
 
 // RotateRefreshToken implements store.Ops.
 func (o *Ops) RotateRefreshToken(ctx context.Context, oldID, reason string, next store.RefreshToken) (bool, error) {
-	if err := checkRefresh(next); err != nil {
+	if err := checkRefresh(&next); err != nil {
 		return false, err
 	}
-	if !isUUID(oldID) {
+	if !canon(&oldID) {
 		return false, nil
 	}
 	if o.d.SingleStatementRotate {
@@ -101,7 +103,7 @@ func (o *Ops) RotateRefreshToken(ctx context.Context, oldID, reason string, next
 
 // RevokeRefreshFamily implements store.Ops.
 func (o *Ops) RevokeRefreshFamily(ctx context.Context, familyID, reason string, at time.Time) (int64, error) {
-	if !isUUID(familyID) {
+	if !canon(&familyID) {
 		return 0, nil
 	}
 	return o.exec(ctx, o.d.SQL(`UPDATE {t}refresh_tokens SET revoked_at = $2, revoke_reason = $3
