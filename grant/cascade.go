@@ -69,7 +69,8 @@ func (m *Manager) Revoke(ctx context.Context, ids []string, reason, actor string
 }
 
 // RevokeTx is Revoke inside the caller's transaction tx. The observer is
-// not told: grantkit cannot see whether tx commits.
+// not told, since grantkit cannot see whether tx commits: report
+// RevocationEvent(revoked, reason) with Report after the commit.
 func (m *Manager) RevokeTx(ctx context.Context, tx store.Tx, ids []string, reason, actor string) ([]store.Grant, error) {
 	return m.cascade(ctx, tx, nil, ids, reason, actor)
 }
@@ -145,11 +146,18 @@ func (m *Manager) cascade(ctx context.Context, tx store.Tx, ev *events, ids []st
 		return nil, fmt.Errorf("grant: writing audit events: %w", err)
 	}
 	if ev != nil {
-		e := Event{Type: EventGrantRevoked, Reason: reason, Count: len(revoked)}
-		if len(revoked) == 1 {
-			e.GrantID, e.ClientID, e.Subject = revoked[0].ID, revoked[0].ClientID, revoked[0].Subject
-		}
-		ev.add(e)
+		ev.add(RevocationEvent(revoked, reason))
 	}
 	return revoked, nil
+}
+
+// RevocationEvent is the grant.revoked observer event of a cascade that
+// revoked the grants revoked. Callers of RevokeTx report it with
+// Manager.Report once their transaction has committed.
+func RevocationEvent(revoked []store.Grant, reason string) Event {
+	e := Event{Type: EventGrantRevoked, Reason: reason, Count: len(revoked)}
+	if len(revoked) == 1 {
+		e.GrantID, e.ClientID, e.Subject = revoked[0].ID, revoked[0].ClientID, revoked[0].Subject
+	}
+	return e
 }

@@ -70,11 +70,12 @@ func (s *Server) ExchangeCode(ctx context.Context, r CodeRequest) (Response, err
 		return Response{}, fmt.Errorf("%w: PKCE verification failed", ErrInvalidGrant)
 	}
 	var (
-		resp   Response
-		reused bool
+		resp    Response
+		reused  bool
+		revoked []store.Grant
 	)
 	err = s.store.InTx(ctx, func(tx store.Tx) error {
-		resp, reused = Response{}, false
+		resp, reused, revoked = Response{}, false, nil
 		g, err := tx.GetGrantForUpdate(ctx, code.GrantID)
 		if err != nil {
 			return fmt.Errorf("token: locking grant: %w", err)
@@ -91,7 +92,8 @@ func (s *Server) ExchangeCode(ctx context.Context, r CodeRequest) (Response, err
 		}
 		if !ok { // a concurrent exchange redeemed it first: a replay
 			reused = true
-			return s.revokeForCode(ctx, tx, g, now)
+			revoked, err = s.revokeForCode(ctx, tx, g, now)
+			return err
 		}
 		if err := s.checkLive(ctx, g); err != nil {
 			return err
@@ -115,7 +117,7 @@ func (s *Server) ExchangeCode(ctx context.Context, r CodeRequest) (Response, err
 		return Response{}, err
 	}
 	if reused {
-		s.reportCodeReuse(ctx, code)
+		s.reportCodeReuse(ctx, code, revoked)
 		return Response{}, fmt.Errorf("%w: authorization code", ErrReused)
 	}
 	return resp, nil
@@ -124,31 +126,41 @@ func (s *Server) ExchangeCode(ctx context.Context, r CodeRequest) (Response, err
 // codeReused answers a code presented after its redemption: the grant is
 // revoked through the cascade, and code.reused is audited.
 func (s *Server) codeReused(ctx context.Context, code store.AuthCode) error {
+	var revoked []store.Grant
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
 		g, err := tx.GetGrantForUpdate(ctx, code.GrantID)
 		if err != nil {
 			return fmt.Errorf("token: locking grant: %w", err)
 		}
-		return s.revokeForCode(ctx, tx, g, s.cfg.Grants.Now())
+		revoked, err = s.revokeForCode(ctx, tx, g, s.cfg.Grants.Now())
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	s.reportCodeReuse(ctx, code)
+	s.reportCodeReuse(ctx, code, revoked)
 	return fmt.Errorf("%w: authorization code", ErrReused)
 }
 
-func (s *Server) revokeForCode(ctx context.Context, tx store.Tx, g store.Grant, now time.Time) error {
-	if _, err := s.cfg.Grants.RevokeTx(ctx, tx, []string{g.ID}, grant.ReasonCodeReused, g.ClientID); err != nil {
-		return err
+// revokeForCode revokes g through the cascade and audits code.reused, in
+// tx; it returns the grants the cascade revoked (none if g already was).
+func (s *Server) revokeForCode(ctx context.Context, tx store.Tx, g store.Grant, now time.Time) ([]store.Grant, error) {
+	revoked, err := s.cfg.Grants.RevokeTx(ctx, tx, []string{g.ID}, grant.ReasonCodeReused, g.ClientID)
+	if err != nil {
+		return nil, err
 	}
-	return tx.AppendAuditEvents(ctx, []store.AuditEvent{
+	return revoked, tx.AppendAuditEvents(ctx, []store.AuditEvent{
 		grant.NewAuditEvent(grant.EventCodeReused, g, grant.ReasonCodeReused, g.ClientID, now, nil)})
 }
 
-func (s *Server) reportCodeReuse(ctx context.Context, code store.AuthCode) {
+// reportCodeReuse tells the observer, after the commit, about a replayed
+// code and the revocation it caused.
+func (s *Server) reportCodeReuse(ctx context.Context, code store.AuthCode, revoked []store.Grant) {
 	s.cfg.Grants.Report(ctx, grant.Event{Type: grant.EventCodeReused, Reason: grant.ReasonCodeReused, Count: 1,
 		ClientID: code.ClientID, GrantID: code.GrantID})
+	if len(revoked) > 0 {
+		s.cfg.Grants.Report(ctx, grant.RevocationEvent(revoked, grant.ReasonCodeReused))
+	}
 }
 
 // verifyPKCE checks an S256 code verifier against its challenge in

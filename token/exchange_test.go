@@ -258,6 +258,9 @@ func TestExchangeCodeReuse(t *testing.T) {
 		if n := e.events.count(grant.EventCodeReused); n != 1 {
 			t.Errorf("observer heard %d code.reused events, want 1 (%v)", n, e.events.types())
 		}
+		if n := e.events.count(grant.EventGrantRevoked); n != 1 {
+			t.Errorf("observer heard %d grant.revoked events, want 1 (%v)", n, e.events.types())
+		}
 		flowNoMaterial(t, snap, ap.Code, first.RefreshToken)
 
 		_, err = e.srv.Refresh(ctx, token.RefreshRequest{ClientID: c.ID, ClientSecret: c.Secret, RefreshToken: first.RefreshToken})

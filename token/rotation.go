@@ -54,11 +54,12 @@ func (s *Server) Refresh(ctx context.Context, r RefreshRequest) (Response, error
 	}
 	hash := secret.Hash(r.RefreshToken)
 	var (
-		resp   Response
-		reused *store.RefreshToken
+		resp    Response
+		reused  *store.RefreshToken
+		revoked []store.Grant
 	)
 	err = s.store.InTx(ctx, func(tx store.Tx) error {
-		resp, reused = Response{}, nil
+		resp, reused, revoked = Response{}, nil, nil
 		now := s.cfg.Grants.Now()
 		t, err := tx.GetRefreshToken(ctx, hash)
 		if errors.Is(err, store.ErrNotFound) {
@@ -94,7 +95,8 @@ func (s *Server) Refresh(ctx context.Context, r RefreshRequest) (Response, error
 		}
 		if !rotated {
 			reused = &t
-			return s.revokeForReuse(ctx, tx, g, t, now)
+			revoked, err = s.revokeForReuse(ctx, tx, g, t, now)
+			return err
 		}
 		return nil
 	})
@@ -108,6 +110,9 @@ func (s *Server) Refresh(ctx context.Context, r RefreshRequest) (Response, error
 	if reused != nil {
 		s.cfg.Grants.Report(ctx, grant.Event{Type: grant.EventRefreshReused, Reason: grant.ReasonRefreshReused,
 			Count: 1, ClientID: client.ID, GrantID: reused.GrantID})
+		if len(revoked) > 0 {
+			s.cfg.Grants.Report(ctx, grant.RevocationEvent(revoked, grant.ReasonRefreshReused))
+		}
 		return Response{}, fmt.Errorf("%w: refresh token", ErrReused)
 	}
 	return resp, nil
@@ -177,23 +182,26 @@ func (s *Server) retryable(ctx context.Context, tx store.Tx, t store.RefreshToke
 
 // revokeForReuse answers reuse of token t: the family, and under
 // RevokeGrant the grant through the cascade, are revoked, and
-// refresh.reused (and family.revoked) audited, in tx.
-func (s *Server) revokeForReuse(ctx context.Context, tx store.Tx, g store.Grant, t store.RefreshToken, now time.Time) error {
+// refresh.reused (and family.revoked) audited, in tx. It returns the
+// grants the cascade revoked.
+func (s *Server) revokeForReuse(ctx context.Context, tx store.Tx, g store.Grant, t store.RefreshToken, now time.Time) ([]store.Grant, error) {
 	audit := []store.AuditEvent{grant.NewAuditEvent(grant.EventRefreshReused, g, grant.ReasonRefreshReused, g.ClientID, now, nil)}
 	if _, err := tx.RevokeRefreshFamily(ctx, t.FamilyID, reasonReused, now); err != nil {
-		return fmt.Errorf("token: revoking refresh family: %w", err)
+		return nil, fmt.Errorf("token: revoking refresh family: %w", err)
 	}
+	var revoked []store.Grant
 	if s.cfg.ReusePolicy == RevokeGrant {
-		if _, err := s.cfg.Grants.RevokeTx(ctx, tx, []string{g.ID}, grant.ReasonRefreshReused, g.ClientID); err != nil {
-			return err
+		var err error
+		if revoked, err = s.cfg.Grants.RevokeTx(ctx, tx, []string{g.ID}, grant.ReasonRefreshReused, g.ClientID); err != nil {
+			return nil, err
 		}
 	} else {
 		audit = append(audit, grant.NewAuditEvent(grant.EventFamilyRevoked, g, grant.ReasonRefreshReused, g.ClientID, now, nil))
 	}
 	if err := tx.AppendAuditEvents(ctx, audit); err != nil {
-		return fmt.Errorf("token: writing audit events: %w", err)
+		return nil, fmt.Errorf("token: writing audit events: %w", err)
 	}
-	return nil
+	return revoked, nil
 }
 
 // narrow returns the scopes of a refreshed access token: the grant's, or

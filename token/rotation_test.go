@@ -137,6 +137,11 @@ func TestRefreshReusePolicy(t *testing.T) {
 				if n := e.events.count(grant.EventRefreshReused); n != 1 {
 					t.Errorf("observer heard %d refresh.reused, want 1: %v", n, e.events.types())
 				}
+				// The observer hears the revocation the policy caused, like
+				// the audit trail records it.
+				if n, want := e.events.count(grant.EventGrantRevoked), tt.wantAudit[grant.EventGrantRevoked]; n != want {
+					t.Errorf("observer heard %d grant.revoked, want %d: %v", n, want, e.events.types())
+				}
 				family := e.refreshRow(next.RefreshToken).FamilyID
 				if act := flowActive(snap, "family_id", family); len(act) != 0 {
 					t.Errorf("%d active tokens left in the reused family", len(act))
