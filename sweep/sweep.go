@@ -1,0 +1,250 @@
+// Package sweep keeps grantkit's tables small (SPEC §7): a worker deletes
+// expired and long-revoked rows in bounded batches, once at start and then
+// every interval, so no statement holds locks for long. Among several
+// instances on one PostgreSQL database only one sweeps at a time.
+package sweep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/grantkit/grantkit/grant"
+	"github.com/grantkit/grantkit/store"
+)
+
+// Defaults (SPEC §7).
+const (
+	DefaultInterval          = 10 * time.Minute
+	DefaultBatchSize         = 1000
+	DefaultRevokedRetention  = 30 * 24 * time.Hour
+	DefaultOrphanClientGrace = time.Hour
+	DefaultPendingGrace      = 24 * time.Hour
+)
+
+// ErrBusy reports that another instance holds the sweep: RunOnce did nothing.
+var ErrBusy = errors.New("sweep: another instance is sweeping")
+
+// Config configures a Worker. Only Store is required; zero durations take
+// their defaults and negative ones are refused.
+type Config struct {
+	Store store.Store
+	// Interval between runs; default DefaultInterval.
+	Interval time.Duration
+	// BatchSize bounds the rows one statement deletes; default
+	// DefaultBatchSize.
+	BatchSize int
+	// RevokedRetention is how long revoked refresh tokens and revoked
+	// grants are kept (for reuse detection and the audit of recent
+	// revocations); default DefaultRevokedRetention.
+	RevokedRetention time.Duration
+	// OrphanClientGrace is how long a dynamically registered client may
+	// exist without grants; default DefaultOrphanClientGrace.
+	OrphanClientGrace time.Duration
+	// PendingGrace is how long a pending grant (an authorization never
+	// approved) is kept after its creation once its requests are gone;
+	// default DefaultPendingGrace.
+	PendingGrace time.Duration
+	// AuditRetention, when positive, deletes audit events older than it.
+	// Zero keeps them forever.
+	AuditRetention time.Duration
+	// Now returns the current time; default time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+	// Observer, when set, receives a "sweep.completed" event per run that
+	// deleted rows, with the total count (SPEC §10).
+	Observer grant.Observer
+}
+
+// EventSwept is the observer event type of a sweep run.
+const EventSwept = "sweep.completed"
+
+// Counts are the rows one run deleted, per kind.
+type Counts struct {
+	AuthRequests    int64
+	AbandonedGrants int64
+	AuthCodes       int64
+	RefreshTokens   int64
+	RevokedGrants   int64
+	OrphanClients   int64
+	AuditEvents     int64
+}
+
+// Total is the number of rows deleted.
+func (c Counts) Total() int64 {
+	return c.AuthRequests + c.AbandonedGrants + c.AuthCodes + c.RefreshTokens + c.RevokedGrants + c.OrphanClients +
+		c.AuditEvents
+}
+
+// Worker runs the sweep. Start and Stop manage its background loop;
+// RunOnce runs one sweep directly (tests, cron). It is safe for concurrent
+// use.
+type Worker struct {
+	cfg Config
+
+	mu      sync.Mutex
+	cancel  context.CancelFunc
+	stopped chan struct{}
+}
+
+// New returns a Worker, refusing a nil Store, a negative batch size and
+// negative durations.
+func New(cfg Config) (*Worker, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("sweep: Config.Store is nil")
+	}
+	for _, d := range []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"Interval", &cfg.Interval, DefaultInterval},
+		{"RevokedRetention", &cfg.RevokedRetention, DefaultRevokedRetention},
+		{"OrphanClientGrace", &cfg.OrphanClientGrace, DefaultOrphanClientGrace},
+		{"PendingGrace", &cfg.PendingGrace, DefaultPendingGrace},
+	} {
+		switch {
+		case *d.v < 0:
+			return nil, fmt.Errorf("sweep: %s must be positive, got %v", d.name, *d.v)
+		case *d.v == 0:
+			*d.v = d.def
+		}
+	}
+	if cfg.AuditRetention < 0 {
+		return nil, fmt.Errorf("sweep: AuditRetention must not be negative, got %v", cfg.AuditRetention)
+	}
+	if cfg.BatchSize < 0 {
+		return nil, fmt.Errorf("sweep: BatchSize must be positive, got %d", cfg.BatchSize)
+	}
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = DefaultBatchSize
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Worker{cfg: cfg}, nil
+}
+
+// RunOnce runs one sweep unless another caller of the same database holds
+// it (ErrBusy; across processes on PostgreSQL, within the process on
+// SQLite). Each kind of row is deleted in batches of at most BatchSize
+// until a batch comes back short. It returns what it deleted, also when
+// ctx ends or a statement fails part-way (with that error).
+func (w *Worker) RunOnce(ctx context.Context) (Counts, error) {
+	var c Counts
+	ran, err := w.cfg.Store.Exclusive(ctx, "sweep", func(ctx context.Context) error {
+		return w.sweep(ctx, &c)
+	})
+	if err == nil && !ran {
+		return Counts{}, ErrBusy
+	}
+	if c.Total() > 0 {
+		w.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "grantkit: sweep", slog.Int64("auth_requests", c.AuthRequests),
+			slog.Int64("abandoned_grants", c.AbandonedGrants), slog.Int64("auth_codes", c.AuthCodes),
+			slog.Int64("refresh_tokens", c.RefreshTokens), slog.Int64("revoked_grants", c.RevokedGrants),
+			slog.Int64("orphan_clients", c.OrphanClients), slog.Int64("audit_events", c.AuditEvents))
+		if w.cfg.Observer != nil {
+			w.cfg.Observer.Observe(ctx, grant.Event{Type: EventSwept, Count: int(c.Total())})
+		}
+	}
+	return c, err
+}
+
+// sweep deletes, in dependency order, so that rows freed by one step
+// (requests, codes, tokens) let the next delete their grants in the same run.
+func (w *Worker) sweep(ctx context.Context, c *Counts) error {
+	now := w.cfg.Now()
+	s := w.cfg.Store
+	type step struct {
+		n   *int64
+		del func(limit int) (int64, error)
+	}
+	steps := []step{
+		{&c.AuthRequests, func(l int) (int64, error) { return s.DeleteExpiredAuthRequests(ctx, now, l) }},
+		{&c.AuthCodes, func(l int) (int64, error) { return s.DeleteExpiredAuthCodes(ctx, now, l) }},
+		{&c.RefreshTokens, func(l int) (int64, error) {
+			return s.DeleteRefreshTokens(ctx, now.Add(-w.cfg.RevokedRetention), now, l)
+		}},
+		{&c.AbandonedGrants, func(l int) (int64, error) {
+			return s.DeleteAbandonedGrants(ctx, now.Add(-w.cfg.PendingGrace), l)
+		}},
+		{&c.RevokedGrants, func(l int) (int64, error) {
+			return s.DeleteRevokedGrants(ctx, now.Add(-w.cfg.RevokedRetention), l)
+		}},
+		{&c.OrphanClients, func(l int) (int64, error) {
+			return s.DeleteOrphanClients(ctx, now.Add(-w.cfg.OrphanClientGrace), l)
+		}},
+	}
+	if w.cfg.AuditRetention > 0 {
+		steps = append(steps, step{&c.AuditEvents, func(l int) (int64, error) {
+			return s.DeleteAuditEvents(ctx, now.Add(-w.cfg.AuditRetention), l)
+		}})
+	}
+	for _, st := range steps {
+		for {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			n, err := st.del(w.cfg.BatchSize)
+			*st.n += n
+			if err != nil {
+				return fmt.Errorf("sweep: %w", err)
+			}
+			if n < int64(w.cfg.BatchSize) {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// Start runs a sweep now and then every Interval in a background goroutine
+// until Stop. A run that finds another instance sweeping is skipped; a
+// failed run is logged and retried at the next tick. Start on a started
+// worker does nothing.
+func (w *Worker) Start(ctx context.Context) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.cancel != nil {
+		return
+	}
+	ctx, w.cancel = context.WithCancel(ctx)
+	w.stopped = make(chan struct{})
+	go w.loop(ctx, w.stopped)
+}
+
+// Stop cancels the run in flight through its context and waits for the
+// background goroutine to end. Stop on a stopped worker does nothing.
+func (w *Worker) Stop() {
+	w.mu.Lock()
+	cancel, stopped := w.cancel, w.stopped
+	w.cancel, w.stopped = nil, nil
+	w.mu.Unlock()
+	if cancel == nil {
+		return
+	}
+	cancel()
+	<-stopped
+}
+
+func (w *Worker) loop(ctx context.Context, stopped chan struct{}) {
+	defer close(stopped)
+	t := time.NewTicker(w.cfg.Interval)
+	defer t.Stop()
+	for {
+		if _, err := w.RunOnce(ctx); err != nil && !errors.Is(err, ErrBusy) && ctx.Err() == nil {
+			w.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "grantkit: sweep failed", slog.Any("error", err))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
