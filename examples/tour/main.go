@@ -2,7 +2,7 @@
 // database and prints each step: register a client, authorize and approve
 // with PKCE, exchange the code, verify the access token, refresh, replay the
 // old refresh token (reuse detected, grant revoked, access token refused),
-// and the audit trail. It needs no server:
+// list and revoke a connected client, sweep, and the audit trail. It needs no server:
 //
 //	go run ./examples/tour
 package main
@@ -18,10 +18,13 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"time"
 
 	"github.com/grantkit/grantkit/grant"
+	"github.com/grantkit/grantkit/session"
 	"github.com/grantkit/grantkit/store"
 	"github.com/grantkit/grantkit/store/sqlite"
+	"github.com/grantkit/grantkit/sweep"
 	"github.com/grantkit/grantkit/token"
 )
 
@@ -138,12 +141,60 @@ func run(ctx context.Context, w io.Writer) error {
 	_, err = server.Refresh(ctx, token.RefreshRequest{ClientID: client.ID, RefreshToken: second.RefreshToken})
 	step("   and so is the latest refresh token: %s", token.ErrorCode(err))
 
-	// 8. Everything above left an audit trail.
+	// 8. Alice connects a second client, registered dynamically: her
+	// "connected clients" page lists it, name flagged unverified.
+	notes, _, err := grants.RegisterClient(ctx, grant.ClientMetadata{Name: "Notes app", Dynamic: true,
+		RedirectURIs: []string{callback}, Scopes: []string{"tools:read"}})
+	if err != nil {
+		return err
+	}
+	notesTokens, err := connect(ctx, grants, server, notes.ID, "alice")
+	if err != nil {
+		return err
+	}
+	sessions, err := session.New(session.Config{Grants: grants})
+	if err != nil {
+		return err
+	}
+	list, err := sessions.List(ctx, "alice", session.ListOptions{})
+	if err != nil {
+		return err
+	}
+	step("8. alice's connected clients: %d", len(list.Sessions))
+	for _, c := range list.Sessions {
+		step("   %s (verified name: %v) on %s, scopes %v", c.ClientName, c.ClientVerified, c.Resource, c.Scopes)
+	}
+
+	// 9. She revokes it from that page: its tokens stop working at once.
+	if err := sessions.Revoke(ctx, "alice", list.Sessions[0].GrantID); err != nil {
+		return err
+	}
+	list, err = sessions.List(ctx, "alice", session.ListOptions{})
+	if err != nil {
+		return err
+	}
+	_, err = verifier.Verify(ctx, notesTokens.AccessToken)
+	step("9. alice revoked %q: %d connected clients left; its access token: %v", notes.Name, len(list.Sessions), err)
+
+	// 10. A month later the sweep deletes what is expired or long revoked.
+	sweeper, err := sweep.New(sweep.Config{Store: s, Logger: slog.New(slog.DiscardHandler),
+		Now: func() time.Time { return time.Now().Add(31 * 24 * time.Hour) }})
+	if err != nil {
+		return err
+	}
+	counts, err := sweeper.RunOnce(ctx)
+	if err != nil {
+		return err
+	}
+	step("10. sweep a month later deleted %d refresh tokens, %d codes, %d revoked grants, %d orphan dynamic clients; audit kept",
+		counts.RefreshTokens, counts.AuthCodes, counts.RevokedGrants, counts.OrphanClients)
+
+	// 11. Everything above left an audit trail.
 	page, err := s.ListAuditEvents(ctx, store.AuditFilter{Subject: "alice"}, store.Page{})
 	if err != nil {
 		return err
 	}
-	step("8. audit trail for alice, oldest first:")
+	step("11. audit trail for alice, oldest first:")
 	for _, e := range slices.Backward(page.Items) {
 		actor := e.Actor
 		if actor == client.ID {
@@ -152,4 +203,23 @@ func run(ctx context.Context, w io.Writer) error {
 		step("   %-16s reason=%-15s actor=%s", e.Type, e.Reason, actor)
 	}
 	return nil
+}
+
+// connect runs one authorization for subject with client clientID —
+// start, approve, exchange with PKCE — and returns the tokens.
+func connect(ctx context.Context, grants *grant.Manager, server *token.Server, clientID, subject string) (token.Response, error) {
+	verifier := rand.Text() + rand.Text()
+	sum := sha256.Sum256([]byte(verifier))
+	authz, err := grants.Start(ctx, grant.AuthorizationRequest{ClientID: clientID, RedirectURI: callback,
+		Scopes: []string{"tools:read"}, Resource: resource, Subject: subject,
+		CodeChallenge: base64.RawURLEncoding.EncodeToString(sum[:]), CodeChallengeMethod: grant.CodeChallengeS256})
+	if err != nil {
+		return token.Response{}, err
+	}
+	approval, err := grants.Approve(ctx, authz.Request.ID, nil)
+	if err != nil {
+		return token.Response{}, err
+	}
+	return server.ExchangeCode(ctx, token.CodeRequest{ClientID: clientID, Code: approval.Code, RedirectURI: callback,
+		CodeVerifier: verifier})
 }

@@ -29,11 +29,17 @@ func TestTour(t *testing.T) {
 		"grant is now revoked (reason refresh_reused)",
 		"7. the latest access token is refused: token: invalid_token: grant not active",
 		"and so is the latest refresh token: invalid_grant",
-		"8. audit trail for alice, oldest first:",
+		"8. alice's connected clients: 1",
+		"Notes app (verified name: false) on https://mcp.example/, scopes [tools:read]",
+		"! security event for the host: session.revoked (reason user_revoked)",
+		`9. alice revoked "Notes app": 0 connected clients left; its access token: token: invalid_token: grant not active`,
+		"10. sweep a month later deleted 3 refresh tokens, 2 codes, 2 revoked grants, 1 orphan dynamic clients; audit kept",
+		"11. audit trail for alice, oldest first:",
 		"grant.created ",
 		"grant.activated ",
 		"refresh.reused   reason=refresh_reused  actor=client Tour client",
 		"grant.revoked    reason=refresh_reused  actor=client Tour client",
+		"session.revoked  reason=user_revoked    actor=alice",
 	} {
 		i := strings.Index(rest, want)
 		if i < 0 {
