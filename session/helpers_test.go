@@ -1,0 +1,343 @@
+package session_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"log/slog"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/grantkit/grantkit/grant"
+	"github.com/grantkit/grantkit/internal/testdb"
+	"github.com/grantkit/grantkit/session"
+	"github.com/grantkit/grantkit/store"
+	"github.com/grantkit/grantkit/token"
+)
+
+// t0 is the tests' starting time.
+var t0 = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+
+const (
+	issuer      = "https://auth.example"
+	resource    = "https://api.example/mcp"
+	redirectURI = "https://app.example/cb"
+	// pkceVerifier is the code verifier of RFC 7636 appendix B.
+	pkceVerifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+)
+
+// challenge is pkceVerifier's S256 challenge.
+var challenge = func() string {
+	sum := sha256.Sum256([]byte(pkceVerifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}()
+
+// quiet discards the managers' logs.
+var quiet = slog.New(slog.DiscardHandler)
+
+// clock is a settable clock, safe for concurrent use.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// observed records what the managers' observer heard.
+type observed struct {
+	mu sync.Mutex
+	ev []grant.Event
+}
+
+func (o *observed) Observe(_ context.Context, e grant.Event) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.ev = append(o.ev, e)
+}
+
+func (o *observed) events() []grant.Event {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.ev)
+}
+
+// noTouch is a store whose TouchGrants writes nothing: the Verifier's
+// asynchronous last_used_at writes would otherwise race with the snapshots
+// the tests compare. Every read is the real store's.
+type noTouch struct{ store.Store }
+
+func (noTouch) TouchGrants(context.Context, []string, time.Time, time.Duration) (int64, error) {
+	return 0, nil
+}
+
+// env is one test's store (with its statement counter), clock, lifecycle
+// manager, token server and verifier.
+type env struct {
+	t       *testing.T
+	s       store.Store
+	counter *store.Counter
+	clk     *clock
+	obs     *observed
+	m       *grant.Manager
+	srv     *token.Server
+	ver     *token.Verifier
+	// resources numbers the resources of the grants put creates, so each
+	// sits on its own binding.
+	resources int
+}
+
+// newEnv opens a fresh store on db and the lifecycle over it.
+func newEnv(t *testing.T, db testdb.DB) *env {
+	t.Helper()
+	e := &env{t: t, counter: &store.Counter{}, clk: &clock{t: t0}, obs: &observed{}}
+	e.s = db.Harness.Open(t, e.counter)
+	var err error
+	e.m, err = grant.New(grant.Config{Store: e.s, Now: e.clk.Now, Logger: quiet, Observer: e.obs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := token.GenerateKey(token.EdDSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := token.NewKeySet(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv, err = token.NewServer(token.Config{Grants: e.m, Minter: token.Minter{Issuer: issuer, Keys: keys}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ver, err = token.NewVerifier(token.VerifierConfig{Issuer: issuer, Resource: resource, Keys: keys,
+		Store: noTouch{e.s}, Now: e.clk.Now, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.ver.Close)
+	return e
+}
+
+// service returns a session service over the env's manager with cfg's
+// host callbacks.
+func (e *env) service(cfg session.Config) *session.Service {
+	e.t.Helper()
+	cfg.Grants = e.m
+	svc, err := session.New(cfg)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return svc
+}
+
+// client registers a public client named name for redirectURI with scopes
+// read and write; dynamic marks it registered through RFC 7591.
+func (e *env) client(name string, dynamic bool) store.Client {
+	e.t.Helper()
+	c, _, err := e.m.RegisterClient(context.Background(), grant.ClientMetadata{Name: name, Dynamic: dynamic,
+		RedirectURIs: []string{redirectURI}, Scopes: []string{"read", "write"}})
+	if err != nil {
+		e.t.Fatalf("RegisterClient: %v", err)
+	}
+	return c
+}
+
+// put stores a grant of c for subject created now, active, with scopes
+// read and write and a resource of its own; mut adjusts it before it is
+// stored. It returns the grant as stored.
+func (e *env) put(c store.Client, subject string, mut ...func(*store.Grant)) store.Grant {
+	e.t.Helper()
+	e.resources++
+	now := e.m.Now()
+	g := store.Grant{ID: testdb.NewID(), ClientID: c.ID, Subject: subject, SubjectKind: "user",
+		Resource: resource + "/" + strconv.Itoa(e.resources), RedirectURI: redirectURI,
+		Scopes: []string{"read", "write"}, Status: store.GrantActive, CreatedAt: now, ActivatedAt: now}
+	for _, f := range mut {
+		f(&g)
+	}
+	if err := e.s.CreateGrant(context.Background(), g); err != nil {
+		e.t.Fatalf("CreateGrant: %v", err)
+	}
+	return e.grant(g.ID)
+}
+
+// grant reads grant id from the store.
+func (e *env) grant(id string) store.Grant {
+	e.t.Helper()
+	g, err := e.s.GetGrant(context.Background(), id)
+	if err != nil {
+		e.t.Fatalf("GetGrant(%s): %v", id, err)
+	}
+	return g
+}
+
+// start begins an authorization of subject for c (scopes read and write,
+// redirectURI, resource), leaving its grant pending.
+func (e *env) start(c store.Client, subject string) grant.Authorization {
+	e.t.Helper()
+	a, err := e.m.Start(context.Background(), grant.AuthorizationRequest{ClientID: c.ID, RedirectURI: redirectURI,
+		Scopes: []string{"read", "write"}, State: "xyz", CodeChallenge: challenge,
+		CodeChallengeMethod: grant.CodeChallengeS256, Resource: resource, Subject: subject, SubjectKind: "user"})
+	if err != nil {
+		e.t.Fatalf("Start: %v", err)
+	}
+	return a
+}
+
+// login runs the whole code flow for subject with c — start, approve,
+// exchange the code — and returns the active grant with the token
+// response.
+func (e *env) login(c store.Client, subject string) (store.Grant, token.Response) {
+	e.t.Helper()
+	ctx := context.Background()
+	ap, err := e.m.Approve(ctx, e.start(c, subject).Request.ID, nil)
+	if err != nil {
+		e.t.Fatalf("Approve: %v", err)
+	}
+	resp, err := e.srv.ExchangeCode(ctx, token.CodeRequest{ClientID: c.ID, Code: ap.Code, RedirectURI: ap.RedirectURI,
+		CodeVerifier: pkceVerifier})
+	if err != nil {
+		e.t.Fatalf("ExchangeCode: %v", err)
+	}
+	return e.grant(ap.Grant.ID), resp
+}
+
+// refresh presents refresh token rt as c.
+func (e *env) refresh(c store.Client, rt string) (token.Response, error) {
+	return e.srv.Refresh(context.Background(), token.RefreshRequest{ClientID: c.ID, RefreshToken: rt})
+}
+
+// snapshot reads every grantkit table.
+func (e *env) snapshot() map[string][]map[string]any {
+	e.t.Helper()
+	return testdb.Snapshot(e.t, e.s)
+}
+
+// resolver is a DisplayNames callback that records its calls.
+type resolver struct {
+	mu    sync.Mutex
+	names map[string]string
+	calls [][]string
+}
+
+func newResolver(names map[string]string) *resolver { return &resolver{names: names} }
+
+func (r *resolver) DisplayNames(_ context.Context, subjects []string) (map[string]string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, slices.Clone(subjects))
+	out := map[string]string{}
+	for _, s := range subjects {
+		if n, ok := r.names[s]; ok {
+			out[s] = n
+		}
+	}
+	return out, nil
+}
+
+// take returns the calls recorded since the last take, each call's
+// subjects sorted, and forgets them.
+func (r *resolver) take() [][]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.calls
+	r.calls = nil
+	for _, c := range out {
+		slices.Sort(c)
+	}
+	return out
+}
+
+// admins is an IsAdmin callback naming the admins.
+func admins(names ...string) func(context.Context, string) (bool, error) {
+	return func(_ context.Context, caller string) (bool, error) { return slices.Contains(names, caller), nil }
+}
+
+// members is an IsMember callback from caller to their tenants.
+func members(m map[string][]string) func(context.Context, string, string) (bool, error) {
+	return func(_ context.Context, caller, tenant string) (bool, error) {
+		return slices.Contains(m[caller], tenant), nil
+	}
+}
+
+// sessionOf is the session a listing shows for grant g of client c whose
+// subject the host names subjectName.
+func sessionOf(g store.Grant, c store.Client, subjectName string) session.Session {
+	return session.Session{GrantID: g.ID, ClientID: c.ID, ClientName: c.Name, ClientVerified: !c.Dynamic,
+		Subject: g.Subject, SubjectName: subjectName, Tenant: g.Tenant, Resource: g.Resource,
+		RedirectURI: g.RedirectURI, Scopes: g.Scopes, CreatedAt: g.CreatedAt, LastUsedAt: g.LastUsedAt}
+}
+
+// ids returns the grant ids of sessions, in order.
+func ids(sessions []session.Session) []string {
+	out := make([]string, len(sessions))
+	for i, s := range sessions {
+		out[i] = s.GrantID
+	}
+	return out
+}
+
+// grantIDs returns the ids of grants, in order.
+func grantIDs(grants ...store.Grant) []string {
+	out := make([]string, len(grants))
+	for i, g := range grants {
+		out[i] = g.ID
+	}
+	return out
+}
+
+// newestFirst sorts grants by created_at DESC, id DESC: the order the
+// listing promises (SPEC §6).
+func newestFirst(grants []store.Grant) []store.Grant {
+	out := slices.Clone(grants)
+	slices.SortFunc(out, func(a, b store.Grant) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		switch {
+		case a.ID > b.ID:
+			return -1
+		case a.ID < b.ID:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// walk lists every page of caller's listing with opt, calling between
+// (if not nil) with each page that has a next one before fetching it, and
+// returns the pages.
+func walk(t *testing.T, svc *session.Service, caller string, opt session.ListOptions, between func(session.Page)) []session.Page {
+	t.Helper()
+	var pages []session.Page
+	for {
+		p, err := svc.List(context.Background(), caller, opt)
+		if err != nil {
+			t.Fatalf("List page %d: %v", len(pages)+1, err)
+		}
+		pages = append(pages, p)
+		if p.Next == "" {
+			return pages
+		}
+		if len(pages) > 1000 {
+			t.Fatal("the listing does not end")
+		}
+		opt.Cursor = p.Next
+		if between != nil {
+			between(p)
+		}
+	}
+}
