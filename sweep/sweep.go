@@ -220,16 +220,19 @@ func (w *Worker) Start(ctx context.Context) {
 }
 
 // Stop cancels the run in flight through its context and waits for the
-// background goroutine to end. Stop on a stopped worker does nothing.
+// background goroutine to end; a Stop called while another is waiting
+// waits too. Stop on a stopped worker does nothing.
 func (w *Worker) Stop() {
 	w.mu.Lock()
 	cancel, stopped := w.cancel, w.stopped
-	w.cancel, w.stopped = nil, nil
+	w.cancel = nil // stopped stays, for concurrent Stops to wait on
 	w.mu.Unlock()
-	if cancel == nil {
+	if stopped == nil {
 		return
 	}
-	cancel()
+	if cancel != nil {
+		cancel()
+	}
 	<-stopped
 }
 
