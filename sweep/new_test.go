@@ -26,6 +26,7 @@ func TestNewRefuses(t *testing.T) {
 		{"negative PendingGrace", sweep.Config{Store: s, PendingGrace: -time.Minute}, "PendingGrace"},
 		{"negative AuditRetention", sweep.Config{Store: s, AuditRetention: -24 * time.Hour}, "AuditRetention"},
 		{"negative BatchSize", sweep.Config{Store: s, BatchSize: -1}, "BatchSize"},
+		{"negative BatchTime", sweep.Config{Store: s, BatchTime: -time.Millisecond}, "BatchTime"},
 		{"negative among valid values", sweep.Config{Store: s, Interval: time.Minute, BatchSize: 10,
 			RevokedRetention: time.Hour, OrphanClientGrace: time.Hour, PendingGrace: -1,
 			AuditRetention: time.Hour}, "PendingGrace"},

@@ -23,6 +23,9 @@ const (
 	DefaultRevokedRetention  = 30 * 24 * time.Hour
 	DefaultOrphanClientGrace = time.Hour
 	DefaultPendingGrace      = 24 * time.Hour
+	DefaultBatchTime         = 10 * time.Millisecond
+	// minBatch is the smallest batch the pacing shrinks to.
+	minBatch = 10
 )
 
 // ErrBusy reports that another instance holds the sweep: RunOnce did nothing.
@@ -37,6 +40,15 @@ type Config struct {
 	// BatchSize bounds the rows one statement deletes; default
 	// DefaultBatchSize.
 	BatchSize int
+	// BatchTime paces the sweep so it never crowds out the requests
+	// sharing the database: a batch that took longer than BatchTime halves
+	// the next batch (down to 10 rows), one that took under half of it
+	// doubles it (up to BatchSize), and after every full batch the worker
+	// waits as long as the batch took, so other writers get at least half
+	// of the time. On SQLite, where a batch holds the only write lock, this
+	// bounds how long a request can wait behind the sweep. Default
+	// DefaultBatchTime.
+	BatchTime time.Duration
 	// RevokedRetention is how long revoked refresh tokens and revoked
 	// grants are kept (for reuse detection and the audit of recent
 	// revocations); default DefaultRevokedRetention.
@@ -105,6 +117,7 @@ func New(cfg Config) (*Worker, error) {
 		{"RevokedRetention", &cfg.RevokedRetention, DefaultRevokedRetention},
 		{"OrphanClientGrace", &cfg.OrphanClientGrace, DefaultOrphanClientGrace},
 		{"PendingGrace", &cfg.PendingGrace, DefaultPendingGrace},
+		{"BatchTime", &cfg.BatchTime, DefaultBatchTime},
 	} {
 		switch {
 		case *d.v < 0:
@@ -187,21 +200,44 @@ func (w *Worker) sweep(ctx context.Context, c *Counts) error {
 		}})
 	}
 	for _, st := range steps {
-		for {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			n, err := st.del(w.cfg.BatchSize)
-			*st.n += n
-			if err != nil {
-				return fmt.Errorf("sweep: %w", err)
-			}
-			if n < int64(w.cfg.BatchSize) {
-				break
-			}
+		if err := w.drain(ctx, st.n, st.del); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// drain deletes batches until one comes back short, pacing them as
+// Config.BatchTime says. Batch durations are measured on the monotonic
+// clock, not Config.Now.
+func (w *Worker) drain(ctx context.Context, count *int64, del func(limit int) (int64, error)) error {
+	limit := w.cfg.BatchSize
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		start := time.Now()
+		n, err := del(limit)
+		took := time.Since(start)
+		*count += n
+		if err != nil {
+			return fmt.Errorf("sweep: %w", err)
+		}
+		if n < int64(limit) {
+			return nil
+		}
+		switch {
+		case took > w.cfg.BatchTime:
+			limit = max(limit/2, min(minBatch, w.cfg.BatchSize))
+		case took < w.cfg.BatchTime/2:
+			limit = min(limit*2, w.cfg.BatchSize)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(took):
+		}
+	}
 }
 
 // Start runs a sweep now and then every Interval in a background goroutine

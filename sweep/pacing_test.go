@@ -1,0 +1,85 @@
+package sweep_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/grantkit/grantkit/internal/testdb"
+	"github.com/grantkit/grantkit/store"
+	"github.com/grantkit/grantkit/sweep"
+)
+
+// pacedRows stands in for a table of refresh tokens to sweep: each
+// DeleteRefreshTokens call takes delay(call) and deletes up to limit of the
+// remaining rows. Every other call goes to the embedded real store.
+type pacedRows struct {
+	store.Store
+	delay func(call int) time.Duration
+
+	mu        sync.Mutex
+	remaining int64
+	limits    []int
+}
+
+func (p *pacedRows) DeleteRefreshTokens(ctx context.Context, _, _ time.Time, limit int) (int64, error) {
+	p.mu.Lock()
+	call := len(p.limits)
+	p.limits = append(p.limits, limit)
+	p.mu.Unlock()
+	time.Sleep(p.delay(call))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := min(int64(limit), p.remaining)
+	p.remaining -= n
+	return n, nil
+}
+
+// TestPacing checks Config.BatchTime: a batch slower than BatchTime halves
+// the next (not below 10 rows), one faster than half of it doubles the next
+// (not above BatchSize), every row is still deleted, and the sweep ends on
+// the first short batch.
+func TestPacing(t *testing.T) {
+	t.Parallel()
+	slow := func(int) time.Duration { return 3 * time.Millisecond }
+	fast := func(int) time.Duration { return 0 }
+	slowThenFast := func(call int) time.Duration {
+		if call < 3 {
+			return 3 * time.Millisecond
+		}
+		return 0
+	}
+	tests := []struct {
+		name       string
+		batchTime  time.Duration
+		delay      func(int) time.Duration
+		rows       int64
+		wantLimits []int
+	}{
+		{"fast batches keep BatchSize", time.Hour, fast, 200, []int{80, 80, 80}},
+		{"slow batches shrink to 10", time.Millisecond, slow, 200, []int{80, 40, 20, 10, 10, 10, 10, 10, 10, 10}},
+		{"batches grow back when fast", time.Millisecond, slowThenFast, 300, []int{80, 40, 20, 10, 20, 40, 80, 80}},
+	}
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				p := &pacedRows{Store: db.Harness.Open(t, nil), delay: tc.delay, remaining: tc.rows}
+				w := newWorker(t, sweep.Config{Store: p, BatchSize: 80, BatchTime: tc.batchTime})
+				got, err := w.RunOnce(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.RefreshTokens != tc.rows || p.remaining != 0 {
+					t.Errorf("deleted %d, %d left; want all %d", got.RefreshTokens, p.remaining, tc.rows)
+				}
+				if d := cmp.Diff(tc.wantLimits, p.limits); d != "" {
+					t.Errorf("batch limits (-want +got):\n%s", d)
+				}
+			})
+		}
+	})
+}
