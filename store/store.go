@@ -156,7 +156,9 @@ type Ops interface {
 	// code's lifetime is still detected (RFC 6749 §4.1.2).
 	DeleteExpiredAuthCodes(ctx context.Context, before time.Time, limit int) (int64, error)
 	// DeleteRefreshTokens deletes tokens revoked before revokedBefore and
-	// tokens whose idle or absolute expiry is before expiredBefore.
+	// unrevoked tokens whose idle or absolute expiry is before
+	// expiredBefore. A revoked token is kept for the whole retention even
+	// once expired, so presenting it again is still detected as reuse.
 	DeleteRefreshTokens(ctx context.Context, revokedBefore, expiredBefore time.Time, limit int) (int64, error)
 	// DeleteRevokedGrants deletes grants revoked before before that no
 	// request, code or refresh token references.

@@ -30,7 +30,8 @@ func (o *Ops) DeleteExpiredAuthCodes(ctx context.Context, before time.Time, limi
 // DeleteRefreshTokens implements store.Ops.
 func (o *Ops) DeleteRefreshTokens(ctx context.Context, revokedBefore, expiredBefore time.Time, limit int) (int64, error) {
 	return o.sweep(ctx, `DELETE FROM {t}refresh_tokens WHERE id IN (
-		SELECT id FROM {t}refresh_tokens WHERE revoked_at < $1 OR expires_at < $3 OR family_expires_at < $3 LIMIT $2)`,
+		SELECT id FROM {t}refresh_tokens WHERE revoked_at < $1
+		OR (revoked_at IS NULL AND (expires_at < $3 OR family_expires_at < $3)) LIMIT $2)`,
 		limit, o.now(revokedBefore), o.now(expiredBefore))
 }
 

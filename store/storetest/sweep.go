@@ -236,6 +236,20 @@ func testSweepRefreshTokens(t *testing.T, h Harness) {
 		tok("absolute expiry at the cutoff", false, absolute(micro)),
 		tok("absolute expiry later", false, absolute(micro.Add(time.Hour))),
 		tok("no expiry, active", false, func(*store.RefreshToken) {}),
+		// A revoked token stays for the whole retention even once expired,
+		// so presenting it again is still detected as reuse.
+		tok("revoked within the retention, idle-expired", false, func(rt *store.RefreshToken) {
+			revoked(revCut.Add(time.Hour))(rt)
+			idle(sweepBefore)(rt)
+		}),
+		tok("revoked within the retention, family expired", false, func(rt *store.RefreshToken) {
+			revoked(revCut.Add(time.Hour))(rt)
+			absolute(sweepBefore)(rt)
+		}),
+		tok("revoked long ago and expired", true, func(rt *store.RefreshToken) {
+			revoked(sweepLong)(rt)
+			idle(sweepBefore)(rt)
+		}),
 	}
 	n, err := s.DeleteRefreshTokens(ctx(t), revokedBefore, base, 100)
 	checkSwept(t, n, err, rows)
