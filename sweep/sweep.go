@@ -23,7 +23,7 @@ const (
 	DefaultRevokedRetention  = 30 * 24 * time.Hour
 	DefaultOrphanClientGrace = time.Hour
 	DefaultPendingGrace      = 24 * time.Hour
-	DefaultBatchTime         = 10 * time.Millisecond
+	DefaultBatchTime         = 5 * time.Millisecond
 	// minBatch is the smallest batch the pacing shrinks to.
 	minBatch = 10
 )
