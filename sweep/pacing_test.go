@@ -39,7 +39,7 @@ func (p *pacedRows) DeleteRefreshTokens(ctx context.Context, _, _ time.Time, lim
 }
 
 // TestPacing checks Config.BatchTime: a batch slower than BatchTime halves
-// the next (not below 10 rows), one faster than half of it doubles the next
+// the next (not below BatchSize/16), one faster than half of it doubles the next
 // (not above BatchSize), every row is still deleted, and the sweep ends on
 // the first short batch.
 func TestPacing(t *testing.T) {
@@ -60,7 +60,8 @@ func TestPacing(t *testing.T) {
 		wantLimits []int
 	}{
 		{"fast batches keep BatchSize", time.Hour, fast, 200, []int{80, 80, 80}},
-		{"slow batches shrink to 10", time.Millisecond, slow, 200, []int{80, 40, 20, 10, 10, 10, 10, 10, 10, 10}},
+		{"slow batches shrink to BatchSize/16", time.Millisecond, slow, 200,
+			[]int{80, 40, 20, 10, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5}},
 		{"batches grow back when fast", time.Millisecond, slowThenFast, 300, []int{80, 40, 20, 10, 20, 40, 80, 80}},
 	}
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {

@@ -24,8 +24,6 @@ const (
 	DefaultOrphanClientGrace = time.Hour
 	DefaultPendingGrace      = 24 * time.Hour
 	DefaultBatchTime         = 5 * time.Millisecond
-	// minBatch is the smallest batch the pacing shrinks to.
-	minBatch = 10
 )
 
 // ErrBusy reports that another instance holds the sweep: RunOnce did nothing.
@@ -42,7 +40,8 @@ type Config struct {
 	BatchSize int
 	// BatchTime paces the sweep so it never crowds out the requests
 	// sharing the database: a batch that took longer than BatchTime halves
-	// the next batch (down to 10 rows), one that took under half of it
+	// the next batch (down to BatchSize/16, so a statement whose cost does
+	// not shrink with its rows cannot slow the sweep without bound), one that took under half of it
 	// doubles it (up to BatchSize), and after every full batch the worker
 	// waits as long as the batch took, so other writers get at least half
 	// of the time. On SQLite, where a batch holds the only write lock, this
@@ -211,7 +210,7 @@ func (w *Worker) sweep(ctx context.Context, c *Counts) error {
 // Config.BatchTime says. Batch durations are measured on the monotonic
 // clock, not Config.Now.
 func (w *Worker) drain(ctx context.Context, count *int64, del func(limit int) (int64, error)) error {
-	limit := w.cfg.BatchSize
+	limit, floor := w.cfg.BatchSize, max(w.cfg.BatchSize/16, 1)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -228,7 +227,7 @@ func (w *Worker) drain(ctx context.Context, count *int64, del func(limit int) (i
 		}
 		switch {
 		case took > w.cfg.BatchTime:
-			limit = max(limit/2, min(minBatch, w.cfg.BatchSize))
+			limit = max(limit/2, floor)
 		case took < w.cfg.BatchTime/2:
 			limit = min(limit*2, w.cfg.BatchSize)
 		}
