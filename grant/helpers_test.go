@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,25 +27,7 @@ const (
 	resource    = "https://api.example/mcp"
 )
 
-// clock is a settable clock, safe for concurrent use.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: t0} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *testdb.Clock { return testdb.NewClock(t0) }
 
 // quiet discards the managers' logs.
 var quiet = slog.New(slog.DiscardHandler)
@@ -66,7 +47,7 @@ type env struct {
 	t   *testing.T
 	s   store.Store
 	m   *grant.Manager
-	clk *clock
+	clk *testdb.Clock
 }
 
 // newEnv opens a fresh store on db and a manager over it with a test clock;

@@ -38,24 +38,6 @@ var challenge = func() string {
 // quiet discards the managers' logs.
 var quiet = slog.New(slog.DiscardHandler)
 
-// clock is a settable clock, safe for concurrent use.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // observed records what the managers' observer heard.
 type observed struct {
 	mu sync.Mutex
@@ -89,7 +71,7 @@ type env struct {
 	t       *testing.T
 	s       store.Store
 	counter *store.Counter
-	clk     *clock
+	clk     *testdb.Clock
 	obs     *observed
 	m       *grant.Manager
 	srv     *token.Server
@@ -102,7 +84,7 @@ type env struct {
 // newEnv opens a fresh store on db and the lifecycle over it.
 func newEnv(t *testing.T, db testdb.DB) *env {
 	t.Helper()
-	e := &env{t: t, counter: &store.Counter{}, clk: &clock{t: t0}, obs: &observed{}}
+	e := &env{t: t, counter: &store.Counter{}, clk: testdb.NewClock(t0), obs: &observed{}}
 	e.s = db.Harness.Open(t, e.counter)
 	var err error
 	e.m, err = grant.New(grant.Config{Store: e.s, Now: e.clk.Now, Logger: quiet, Observer: e.obs})

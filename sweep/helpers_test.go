@@ -32,24 +32,6 @@ const (
 	testPendingGrace      = 3 * time.Hour
 )
 
-// clock is a settable clock, safe for concurrent use.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
 func hash(s string) []byte {

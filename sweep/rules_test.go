@@ -276,7 +276,7 @@ func TestRules(t *testing.T) {
 				e.grant("live", "c", store.GrantActive, t0.AddDate(-1, 0, 0), time.Time{})
 				tc.seed(e)
 
-				clk := &clock{}
+				clk := testdb.NewClock(time.Time{})
 				cfg := sweep.Config{Store: s, Now: clk.Now, RevokedRetention: R, OrphanClientGrace: OG,
 					PendingGrace: PG}
 				if tc.cfg != nil {

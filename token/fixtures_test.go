@@ -41,24 +41,6 @@ var flowChallenge = func() string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }()
 
-// flowClock is a settable clock, safe for concurrent use.
-type flowClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *flowClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *flowClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // flowQuiet discards the managers' logs.
 var flowQuiet = slog.New(slog.DiscardHandler)
 
@@ -110,7 +92,7 @@ func (flowNoTouch) TouchGrants(context.Context, []string, time.Time, time.Durati
 type flowEnv struct {
 	t      *testing.T
 	s      store.Store
-	clk    *flowClock
+	clk    *testdb.Clock
 	events *flowEvents
 	cfg    token.Config // the template of every server of the env
 	m      *grant.Manager
@@ -131,7 +113,7 @@ func flowOpen(t *testing.T, db testdb.DB, opts ...func(*token.Config)) *flowEnv 
 // flowOver is flowOpen over an open store.
 func flowOver(t *testing.T, s store.Store, opts ...func(*token.Config)) *flowEnv {
 	t.Helper()
-	e := &flowEnv{t: t, s: s, clk: &flowClock{t: flowT0}, events: &flowEvents{}}
+	e := &flowEnv{t: t, s: s, clk: testdb.NewClock(flowT0), events: &flowEvents{}}
 	key, err := token.GenerateKey(token.EdDSA)
 	if err != nil {
 		t.Fatal(err)

@@ -46,31 +46,13 @@ var vtT0 = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
 // vtQuiet discards logs.
 var vtQuiet = slog.New(slog.DiscardHandler)
 
-// vtClock is a settable clock, safe for concurrent use.
-type vtClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *vtClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *vtClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // vtEnv is a store with a grant manager, a public client, an EdDSA key set
 // and a minter, all on one test clock.
 type vtEnv struct {
 	tb     testing.TB
 	s      store.Store
 	m      *grant.Manager
-	clk    *vtClock
+	clk    *testdb.Clock
 	key    token.Key
 	keys   *token.KeySet
 	minter token.Minter
@@ -79,7 +61,7 @@ type vtEnv struct {
 
 func vtNewEnv(tb testing.TB, s store.Store) *vtEnv {
 	tb.Helper()
-	e := &vtEnv{tb: tb, s: s, clk: &vtClock{t: vtT0}}
+	e := &vtEnv{tb: tb, s: s, clk: testdb.NewClock(vtT0)}
 	m, err := grant.New(grant.Config{Store: s, Now: e.clk.Now, Logger: vtQuiet})
 	if err != nil {
 		tb.Fatal(err)
