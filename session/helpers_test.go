@@ -38,24 +38,6 @@ var challenge = func() string {
 // quiet discards the managers' logs.
 var quiet = slog.New(slog.DiscardHandler)
 
-// observed records what the managers' observer heard.
-type observed struct {
-	mu sync.Mutex
-	ev []grant.Event
-}
-
-func (o *observed) Observe(_ context.Context, e grant.Event) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.ev = append(o.ev, e)
-}
-
-func (o *observed) events() []grant.Event {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return slices.Clone(o.ev)
-}
-
 // noTouch is a store whose TouchGrants writes nothing: the Verifier's
 // asynchronous last_used_at writes would otherwise race with the snapshots
 // the tests compare. Every read is the real store's.
@@ -72,7 +54,7 @@ type env struct {
 	s       store.Store
 	counter *store.Counter
 	clk     *testdb.Clock
-	obs     *observed
+	obs     *testdb.Observer
 	m       *grant.Manager
 	srv     *token.Server
 	ver     *token.Verifier
@@ -84,7 +66,7 @@ type env struct {
 // newEnv opens a fresh store on db and the lifecycle over it.
 func newEnv(t *testing.T, db testdb.DB) *env {
 	t.Helper()
-	e := &env{t: t, counter: &store.Counter{}, clk: testdb.NewClock(t0), obs: &observed{}}
+	e := &env{t: t, counter: &store.Counter{}, clk: testdb.NewClock(t0), obs: &testdb.Observer{}}
 	e.s = db.Harness.Open(t, e.counter)
 	var err error
 	e.m, err = grant.New(grant.Config{Store: e.s, Now: e.clk.Now, Logger: quiet, Observer: e.obs})

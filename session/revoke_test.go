@@ -71,7 +71,7 @@ func TestRevokeRefused(t *testing.T) {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				before := e.snapshot()
-				heard := len(e.obs.events())
+				heard := len(e.obs.Events())
 				err := e.service(tc.cfg).Revoke(ctx, tc.caller, tc.id)
 				if !errors.Is(err, tc.wantErr) {
 					t.Fatalf("Revoke = %v, want %v", err, tc.wantErr)
@@ -82,7 +82,7 @@ func TestRevokeRefused(t *testing.T) {
 				if diff := cmp.Diff(before, e.snapshot()); diff != "" {
 					t.Errorf("a refused revocation changed the database (-before +after):\n%s", diff)
 				}
-				if n := len(e.obs.events()); n != heard {
+				if n := len(e.obs.Events()); n != heard {
 					t.Errorf("a refused revocation told the observer %d events", n-heard)
 				}
 			})
@@ -144,7 +144,7 @@ func TestRevoke(t *testing.T) {
 
 				e.clk.Advance(time.Minute)
 				at := e.m.Now()
-				heard := len(e.obs.events())
+				heard := len(e.obs.Events())
 				if err := svc.Revoke(ctx, tc.caller, target.ID); err != nil {
 					t.Fatalf("Revoke: %v", err)
 				}
@@ -180,7 +180,7 @@ func TestRevoke(t *testing.T) {
 					{Type: grant.EventGrantRevoked, Reason: grant.ReasonUserRevoked, Count: 1, ClientID: desktop.ID,
 						Subject: "alice", GrantID: target.ID},
 				}
-				if diff := cmp.Diff(wantHeard, e.obs.events()[heard:]); diff != "" {
+				if diff := cmp.Diff(wantHeard, e.obs.Events()[heard:]); diff != "" {
 					t.Errorf("observer (-want +got):\n%s", diff)
 				}
 				for _, r := range e.snapshot()["refresh_tokens"] {
@@ -335,7 +335,7 @@ func TestRevokeRevokedMeanwhile(t *testing.T) {
 						if err := tc.meanwhile(e, target.ID); err != nil {
 							t.Errorf("revoking meanwhile: %v", err)
 						}
-						before, heard = e.snapshot(), len(e.obs.events())
+						before, heard = e.snapshot(), len(e.obs.Events())
 					})
 				}}, Now: e.clk.Now, Logger: quiet, Observer: e.obs})
 				if err != nil {
@@ -351,7 +351,7 @@ func TestRevokeRevokedMeanwhile(t *testing.T) {
 				if diff := cmp.Diff(before, e.snapshot()); diff != "" {
 					t.Errorf("the late revocation changed the database (-before +after):\n%s", diff)
 				}
-				if n := len(e.obs.events()); n != heard {
+				if n := len(e.obs.Events()); n != heard {
 					t.Errorf("the late revocation told the observer %d events", n-heard)
 				}
 				g := e.grant(target.ID)

@@ -329,21 +329,3 @@ func (r *recorder) get() map[string][]call {
 	}
 	return out
 }
-
-// events records what an observer heard.
-type events struct {
-	mu sync.Mutex
-	ev []grant.Event
-}
-
-func (r *events) Observe(_ context.Context, e grant.Event) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.ev = append(r.ev, e)
-}
-
-func (r *events) get() []grant.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.ev)
-}

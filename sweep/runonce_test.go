@@ -158,7 +158,7 @@ func TestObserver(t *testing.T) {
 		e.refresh("rt2", "live", func(rt *store.RefreshToken) { rt.ExpiresAt = t0 })
 		e.client("dyn", true, t0)
 
-		heard := &events{}
+		heard := &testdb.Observer{}
 		w := newWorker(t, sweep.Config{Store: s, Observer: heard, Now: func() time.Time { return t0.AddDate(1, 0, 0) }})
 		got, err := w.RunOnce(t.Context())
 		if err != nil {
@@ -171,7 +171,7 @@ func TestObserver(t *testing.T) {
 			t.Errorf("Total = %d, want 5", got.Total())
 		}
 		want := []grant.Event{{Type: sweep.EventSwept, Count: 5}}
-		if d := cmp.Diff(want, heard.get()); d != "" {
+		if d := cmp.Diff(want, heard.Events()); d != "" {
 			t.Errorf("events after the first run (-want +got):\n%s", d)
 		}
 
@@ -179,7 +179,7 @@ func TestObserver(t *testing.T) {
 		if got, err := w.RunOnce(t.Context()); err != nil || got != (sweep.Counts{}) {
 			t.Errorf("second run = %+v, %v; want nothing deleted", got, err)
 		}
-		if d := cmp.Diff(want, heard.get()); d != "" {
+		if d := cmp.Diff(want, heard.Events()); d != "" {
 			t.Errorf("events after an empty run (-want +got):\n%s", d)
 		}
 
@@ -203,7 +203,7 @@ func TestObserver(t *testing.T) {
 		if _, err := other.RunOnce(t.Context()); err != nil || inner != 1 {
 			t.Fatalf("the other sweep: %v, %d inner runs", err, inner)
 		}
-		if d := cmp.Diff(want, heard.get()); d != "" {
+		if d := cmp.Diff(want, heard.Events()); d != "" {
 			t.Errorf("events after a busy run (-want +got):\n%s", d)
 		}
 	})
@@ -234,7 +234,7 @@ func TestPartialFailure(t *testing.T) {
 			}
 			return nil
 		}}
-		heard := &events{}
+		heard := &testdb.Observer{}
 		w := newWorker(t, sweep.Config{Store: s, Observer: heard, BatchSize: 2,
 			Now: func() time.Time { return t0.AddDate(1, 0, 0) }})
 		got, err := w.RunOnce(t.Context())
@@ -251,7 +251,7 @@ func TestPartialFailure(t *testing.T) {
 		}, rec.get()); d != "" {
 			t.Errorf("deletes (-want +got):\n%s", d)
 		}
-		if d := cmp.Diff([]grant.Event{{Type: sweep.EventSwept, Count: 3}}, heard.get()); d != "" {
+		if d := cmp.Diff([]grant.Event{{Type: sweep.EventSwept, Count: 3}}, heard.Events()); d != "" {
 			t.Errorf("events (-want +got):\n%s", d)
 		}
 		left := ids(t, real)

@@ -175,7 +175,7 @@ func TestExchangeCodeRefused(t *testing.T) {
 				}
 				bad := good
 				tt.req(f, &bad)
-				before, heard := e.snapshot(), len(e.events.types())
+				before, heard := e.snapshot(), len(e.events.Types())
 
 				resp, err := e.srv.ExchangeCode(ctx, bad)
 				if !errors.Is(err, tt.want) {
@@ -193,7 +193,7 @@ func TestExchangeCodeRefused(t *testing.T) {
 				if diff := cmp.Diff(before, e.snapshot()); diff != "" {
 					t.Fatalf("a refused exchange changed the database (-before +after):\n%s", diff)
 				}
-				if got := e.events.types(); len(got) != heard {
+				if got := e.events.Types(); len(got) != heard {
 					t.Errorf("observer heard %v", got[heard:])
 				}
 
@@ -255,11 +255,11 @@ func TestExchangeCodeReuse(t *testing.T) {
 		if act := flowActive(snap, "grant_id", g.ID); len(act) != 0 {
 			t.Errorf("%d active refresh tokens under the revoked grant", len(act))
 		}
-		if n := e.events.count(grant.EventCodeReused); n != 1 {
-			t.Errorf("observer heard %d code.reused events, want 1 (%v)", n, e.events.types())
+		if n := e.events.Count(grant.EventCodeReused); n != 1 {
+			t.Errorf("observer heard %d code.reused events, want 1 (%v)", n, e.events.Types())
 		}
-		if n := e.events.count(grant.EventGrantRevoked); n != 1 {
-			t.Errorf("observer heard %d grant.revoked events, want 1 (%v)", n, e.events.types())
+		if n := e.events.Count(grant.EventGrantRevoked); n != 1 {
+			t.Errorf("observer heard %d grant.revoked events, want 1 (%v)", n, e.events.Types())
 		}
 		flowNoMaterial(t, snap, ap.Code, first.RefreshToken)
 
@@ -324,7 +324,7 @@ func TestExchangeCodeLiveness(t *testing.T) {
 				if tt.invalid {
 					wantEvents = 1
 				}
-				if n := e.events.count(token.EventLivenessRefused); n != wantEvents {
+				if n := e.events.Count(token.EventLivenessRefused); n != wantEvents {
 					t.Errorf("observer heard %d %s events, want %d", n, token.EventLivenessRefused, wantEvents)
 				}
 				e.setLive(nil)

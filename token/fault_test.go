@@ -141,7 +141,7 @@ func TestFaults(t *testing.T) {
 
 				e := flowOpen(t, db, tt.opts...)
 				run := tt.setup(e)
-				before, heard := e.snapshot(), len(e.events.types())
+				before, heard := e.snapshot(), len(e.events.Types())
 				for k := 1; k <= len(calls); k++ {
 					_, srv := e.server(faultstore.Wrap(wrap(e.s), k))
 					resp, err := run(ctx, srv)
@@ -157,7 +157,7 @@ func TestFaults(t *testing.T) {
 					if diff := cmp.Diff(before, e.snapshot()); diff != "" {
 						t.Fatalf("failure at call %d (%s) left half-done state (-before +after):\n%s", k, calls[k-1], diff)
 					}
-					if got := e.events.types(); len(got) != heard {
+					if got := e.events.Types(); len(got) != heard {
 						t.Errorf("failure at call %d (%s): the observer heard %v", k, calls[k-1], got[heard:])
 					}
 				}

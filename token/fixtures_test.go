@@ -44,40 +44,6 @@ var flowChallenge = func() string {
 // flowQuiet discards the managers' logs.
 var flowQuiet = slog.New(slog.DiscardHandler)
 
-// flowEvents records what the observer heard.
-type flowEvents struct {
-	mu sync.Mutex
-	ev []grant.Event
-}
-
-func (r *flowEvents) Observe(_ context.Context, e grant.Event) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.ev = append(r.ev, e)
-}
-
-// types returns the types of the events heard so far.
-func (r *flowEvents) types() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []string
-	for _, e := range r.ev {
-		out = append(out, e.Type)
-	}
-	return out
-}
-
-// count returns how many events of type typ were heard.
-func (r *flowEvents) count(typ string) int {
-	n := 0
-	for _, t := range r.types() {
-		if t == typ {
-			n++
-		}
-	}
-	return n
-}
-
 // flowNoTouch is a store whose TouchGrants writes nothing: the Verifier's
 // asynchronous last_used_at writes would otherwise race with the
 // snapshots these tests compare. Every read is the real store's.
@@ -93,7 +59,7 @@ type flowEnv struct {
 	t      *testing.T
 	s      store.Store
 	clk    *testdb.Clock
-	events *flowEvents
+	events *testdb.Observer
 	cfg    token.Config // the template of every server of the env
 	m      *grant.Manager
 	srv    *token.Server
@@ -113,7 +79,7 @@ func flowOpen(t *testing.T, db testdb.DB, opts ...func(*token.Config)) *flowEnv 
 // flowOver is flowOpen over an open store.
 func flowOver(t *testing.T, s store.Store, opts ...func(*token.Config)) *flowEnv {
 	t.Helper()
-	e := &flowEnv{t: t, s: s, clk: testdb.NewClock(flowT0), events: &flowEvents{}}
+	e := &flowEnv{t: t, s: s, clk: testdb.NewClock(flowT0), events: &testdb.Observer{}}
 	key, err := token.GenerateKey(token.EdDSA)
 	if err != nil {
 		t.Fatal(err)

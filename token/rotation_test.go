@@ -134,13 +134,13 @@ func TestRefreshReusePolicy(t *testing.T) {
 				if diff := cmp.Diff(tt.wantAudit, flowAudit(snap, g.ID)); diff != "" {
 					t.Errorf("audit trail (-want +got):\n%s", diff)
 				}
-				if n := e.events.count(grant.EventRefreshReused); n != 1 {
-					t.Errorf("observer heard %d refresh.reused, want 1: %v", n, e.events.types())
+				if n := e.events.Count(grant.EventRefreshReused); n != 1 {
+					t.Errorf("observer heard %d refresh.reused, want 1: %v", n, e.events.Types())
 				}
 				// The observer hears the revocation the policy caused, like
 				// the audit trail records it.
-				if n, want := e.events.count(grant.EventGrantRevoked), tt.wantAudit[grant.EventGrantRevoked]; n != want {
-					t.Errorf("observer heard %d grant.revoked, want %d: %v", n, want, e.events.types())
+				if n, want := e.events.Count(grant.EventGrantRevoked), tt.wantAudit[grant.EventGrantRevoked]; n != want {
+					t.Errorf("observer heard %d grant.revoked, want %d: %v", n, want, e.events.Types())
 				}
 				family := e.refreshRow(next.RefreshToken).FamilyID
 				if act := flowActive(snap, "family_id", family); len(act) != 0 {
@@ -397,7 +397,7 @@ func TestRefreshLiveness(t *testing.T) {
 				if tt.invalid {
 					wantEvents = 1
 				}
-				if n := e.events.count(token.EventLivenessRefused); n != wantEvents {
+				if n := e.events.Count(token.EventLivenessRefused); n != wantEvents {
 					t.Errorf("observer heard %d %s events, want %d", n, token.EventLivenessRefused, wantEvents)
 				}
 				e.setLive(nil)
@@ -521,7 +521,7 @@ func TestRefreshLeeway(t *testing.T) {
 			if dead.Active() || dead.RevokeReason == "" {
 				t.Errorf("first successor after the retry: active %v reason %q, want revoked", dead.Active(), dead.RevokeReason)
 			}
-			if e.grant(sess.Grant.ID).Status != store.GrantActive || e.events.count(grant.EventRefreshReused) != 0 {
+			if e.grant(sess.Grant.ID).Status != store.GrantActive || e.events.Count(grant.EventRefreshReused) != 0 {
 				t.Errorf("a retry within the leeway was treated as reuse")
 			}
 
