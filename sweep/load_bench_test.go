@@ -242,7 +242,7 @@ func benchSweepUnderLoad(b *testing.B, s store.Store, seed loadSeeder) {
 		idle := refresh(stop)
 
 		ts := &timedStore{Store: s}
-		w := newWorker(b, sweep.Config{Store: ts, BatchSize: loadBatch})
+		w := newWorker(b, sweep.Config{Store: ts, BatchSize: loadBatch, BatchTime: sweep.DefaultBatchTime})
 		stop = make(chan struct{})
 		var (
 			counts   sweep.Counts

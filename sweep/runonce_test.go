@@ -98,11 +98,8 @@ func TestBatches(t *testing.T) {
 				k.seed(e, c.eligible)
 
 				rec := &recorder{}
-				// BatchTime an hour: no batch is slow enough to shrink the
-				// next, so the calls are exactly BatchSize-bounded.
 				w := newWorker(t, sweep.Config{Store: &hooked{Store: real, after: rec.after}, BatchSize: c.batch,
-					BatchTime: time.Hour,
-					Now:       func() time.Time { return now }, RevokedRetention: time.Hour, PendingGrace: time.Hour,
+					Now: func() time.Time { return now }, RevokedRetention: time.Hour, PendingGrace: time.Hour,
 					OrphanClientGrace: time.Hour, AuditRetention: time.Hour})
 				got, err := w.RunOnce(t.Context())
 				if err != nil {
