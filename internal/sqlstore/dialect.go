@@ -62,6 +62,13 @@ type Dialect struct {
 	// SingleStatementRotate, when true, rotates a refresh token with one
 	// data-modifying CTE instead of UPDATE + INSERT in a transaction.
 	SingleStatementRotate bool
+	// RowRef names a row's physical address ("ctid", "rowid"). The sweep
+	// picks a batch by address and deletes it by address, which reaches
+	// each row without a primary-key probe.
+	RowRef string
+	// RowRefIn renders "the row address is among those sub returns"; on
+	// PostgreSQL "= ANY(ARRAY(sub))", which plans as a TID scan.
+	RowRefIn func(sub string) string
 	// SerializeWrites makes every write outside a transaction run in one, so
 	// the adapter can serialise writers (SQLite).
 	SerializeWrites bool

@@ -6,54 +6,52 @@ import (
 )
 
 // The sweep deletes of SPEC §7: each statement deletes at most limit rows,
-// chosen by a bounded subquery, so no statement holds locks for long.
+// so no statement holds locks for long. A batch is chosen and deleted by
+// physical row address (ctid, rowid) rather than by id: a primary-key probe
+// per row would multiply the pages each batch reads and dirties, which is
+// what concurrent requests feel. The outer statement repeats the predicate,
+// so a row changed after the batch was chosen (PostgreSQL re-checks such
+// rows against their newest version) is deleted only if it still matches.
 
 // DeleteExpiredAuthRequests implements store.Ops.
 func (o *Ops) DeleteExpiredAuthRequests(ctx context.Context, before time.Time, limit int) (int64, error) {
-	return o.sweep(ctx, `DELETE FROM {t}auth_requests WHERE id IN (
-		SELECT id FROM {t}auth_requests WHERE expires_at < $1 LIMIT $2)`, limit, o.now(before))
+	return o.sweep(ctx, "auth_requests", `expires_at < $1`, limit, o.now(before))
 }
 
 // DeleteAbandonedGrants implements store.Ops.
 func (o *Ops) DeleteAbandonedGrants(ctx context.Context, before time.Time, limit int) (int64, error) {
-	return o.sweep(ctx, `DELETE FROM {t}grants WHERE id IN (
-		SELECT g.id FROM {t}grants g WHERE g.status = 'pending' AND g.created_at < $1 AND `+unreferenced+` LIMIT $2)`,
+	return o.sweep(ctx, "grants", `g.status = 'pending' AND g.created_at < $1 AND `+unreferenced,
 		limit, o.now(before))
 }
 
 // DeleteExpiredAuthCodes implements store.Ops.
 func (o *Ops) DeleteExpiredAuthCodes(ctx context.Context, before time.Time, limit int) (int64, error) {
-	return o.sweep(ctx, `DELETE FROM {t}auth_codes WHERE id IN (
-		SELECT id FROM {t}auth_codes WHERE expires_at < $1 LIMIT $2)`, limit, o.now(before))
+	return o.sweep(ctx, "auth_codes", `expires_at < $1`, limit, o.now(before))
 }
 
 // DeleteRefreshTokens implements store.Ops.
 func (o *Ops) DeleteRefreshTokens(ctx context.Context, revokedBefore, expiredBefore time.Time, limit int) (int64, error) {
-	return o.sweep(ctx, `DELETE FROM {t}refresh_tokens WHERE id IN (
-		SELECT id FROM {t}refresh_tokens WHERE revoked_at < $1
-		OR (revoked_at IS NULL AND (expires_at < $3 OR family_expires_at < $3)) LIMIT $2)`,
+	return o.sweep(ctx, "refresh_tokens", `(revoked_at < $1
+		OR (revoked_at IS NULL AND (expires_at < $3 OR family_expires_at < $3)))`,
 		limit, o.now(revokedBefore), o.now(expiredBefore))
 }
 
 // DeleteRevokedGrants implements store.Ops.
 func (o *Ops) DeleteRevokedGrants(ctx context.Context, before time.Time, limit int) (int64, error) {
-	return o.sweep(ctx, `DELETE FROM {t}grants WHERE id IN (
-		SELECT g.id FROM {t}grants g WHERE g.status = 'revoked' AND g.revoked_at < $1 AND `+unreferenced+` LIMIT $2)`,
+	return o.sweep(ctx, "grants", `g.status = 'revoked' AND g.revoked_at < $1 AND `+unreferenced,
 		limit, o.now(before))
 }
 
 // DeleteOrphanClients implements store.Ops.
 func (o *Ops) DeleteOrphanClients(ctx context.Context, registeredBefore time.Time, limit int) (int64, error) {
-	return o.sweep(ctx, `DELETE FROM {t}clients WHERE id IN (
-		SELECT c.id FROM {t}clients c WHERE c.dynamic AND c.created_at < $1
-		AND NOT EXISTS (SELECT 1 FROM {t}grants g WHERE g.client_id = c.id) LIMIT $2)`,
+	return o.sweep(ctx, "clients", `g.dynamic AND g.created_at < $1
+		AND NOT EXISTS (SELECT 1 FROM {t}grants c WHERE c.client_id = g.id)`,
 		limit, o.now(registeredBefore))
 }
 
 // DeleteAuditEvents implements store.Ops.
 func (o *Ops) DeleteAuditEvents(ctx context.Context, before time.Time, limit int) (int64, error) {
-	return o.sweep(ctx, `DELETE FROM {t}audit_events WHERE id IN (
-		SELECT id FROM {t}audit_events WHERE occurred_at < $1 LIMIT $2)`, limit, o.now(before))
+	return o.sweep(ctx, "audit_events", `occurred_at < $1`, limit, o.now(before))
 }
 
 // unreferenced holds for a grant g that no request, code or token names.
@@ -61,11 +59,21 @@ const unreferenced = `NOT EXISTS (SELECT 1 FROM {t}auth_requests r WHERE r.grant
 	AND NOT EXISTS (SELECT 1 FROM {t}auth_codes c WHERE c.grant_id = g.id)
 	AND NOT EXISTS (SELECT 1 FROM {t}refresh_tokens t WHERE t.grant_id = g.id)`
 
-func (o *Ops) sweep(ctx context.Context, query string, limit int, before ...any) (int64, error) {
+// sweep deletes at most limit rows of table (aliased g in pred) matching
+// pred, whose $1 is before[0], $2 the limit and $3… the rest of before.
+func (o *Ops) sweep(ctx context.Context, table, pred string, limit int, before ...any) (int64, error) {
 	if err := checkLimit(limit); err != nil {
 		return 0, err
 	}
 	args := []any{before[0], limit}
 	args = append(args, before[1:]...)
-	return o.exec(ctx, o.d.SQL(query), args...)
+	return o.exec(ctx, o.d.SQL(o.sweepSQL(table, pred)), args...)
+}
+
+// sweepSQL renders the batch delete of table; renderings are cached by
+// Dialect.SQL, keyed by this template.
+func (o *Ops) sweepSQL(table, pred string) string {
+	ref := o.d.RowRef
+	return `DELETE FROM {t}` + table + ` AS g WHERE g.` + ref + ` ` +
+		o.d.RowRefIn(`SELECT g.`+ref+` FROM {t}`+table+` AS g WHERE `+pred+` LIMIT $2`) + ` AND ` + pred
 }

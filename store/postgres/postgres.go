@@ -68,6 +68,8 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		ForUpdate:             " FOR UPDATE",
 		LockKey:               "SELECT pg_advisory_xact_lock($1)",
 		SingleStatementRotate: true,
+		RowRef:                "ctid",
+		RowRefIn:              func(sub string) string { return "= ANY(ARRAY(" + sub + "))" },
 		AuditRows: `jsonb_to_recordset($1::jsonb) AS x(id uuid, grant_id uuid, client_id text, subject text,
 			type text, reason text, actor text, occurred_at timestamptz, details jsonb)`,
 	}}

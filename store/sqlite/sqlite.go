@@ -132,6 +132,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			Set:                  jsonSet,
 			Time:                 func(t time.Time) any { return t.UnixMicro() },
 			SerializeWrites:      true,
+			RowRef:               "rowid",
+			RowRefIn:             func(sub string) string { return "IN (" + sub + ")" },
 			AuditRows: `(SELECT value ->> '$.id', value ->> '$.grant_id', value ->> '$.client_id',
 				value ->> '$.subject', value ->> '$.type', value ->> '$.reason', value ->> '$.actor',
 				value ->> '$.occurred_at', value -> '$.details' FROM json_each($1))`,
