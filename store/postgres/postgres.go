@@ -155,7 +155,12 @@ func (s *Store) Exclusive(ctx context.Context, name string, fn func(ctx context.
 	}()
 	var got bool
 	s.counter.Add(1)
-	if err := ptx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, lockKey(s.schema, "exclusive\x00"+name)).Scan(&got); err != nil {
+	// The simple protocol leaves no portal behind: an extended-protocol
+	// portal lives until the transaction ends and pins its snapshot, so the
+	// idle transaction would hold back the xmin horizon for as long as fn
+	// runs (for a sweep, minutes of unprunable dead rows database-wide).
+	if err := ptx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, pgx.QueryExecModeSimpleProtocol,
+		lockKey(s.schema, "exclusive\x00"+name)).Scan(&got); err != nil {
 		return false, translate(err)
 	}
 	if !got {

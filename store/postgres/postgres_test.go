@@ -453,3 +453,55 @@ func TestCounter(t *testing.T) {
 		}
 	}
 }
+
+// TestExclusiveKeepsNoSnapshot checks that holding Exclusive does not hold
+// back PostgreSQL's xmin horizon: the lock holder must not pin a snapshot
+// while fn runs, or every row updated or deleted anywhere in the database
+// during a long sweep stays unprunable until it ends (measured before the
+// fix: the refresh rotation's partial index bloated and refresh latency
+// under the sweep rose 2–4×).
+func TestExclusiveKeepsNoSnapshot(t *testing.T) {
+	t.Parallel()
+	observer := testdb.Pool(t)
+	cfg := observer.Config().Copy()
+	app := "gk_exclusive_" + testdb.NewID()
+	cfg.ConnConfig.RuntimeParams["application_name"] = app
+	holderPool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(holderPool.Close)
+	s := newStore(t, holderPool, postgres.Config{Schema: testdb.NewSchema(t, observer)})
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	type holder struct {
+		State    string
+		HasXmin  bool
+		Advisory bool
+	}
+	var got []holder
+	ok, err := s.Exclusive(t.Context(), "sweep", func(ctx context.Context) error {
+		rows, err := observer.Query(ctx, `SELECT a.state, a.backend_xmin IS NOT NULL,
+			EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'advisory' AND l.granted)
+			FROM pg_stat_activity a WHERE a.application_name = $1 AND a.pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory')`, app)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var h holder
+			if err := rows.Scan(&h.State, &h.HasXmin, &h.Advisory); err != nil {
+				return err
+			}
+			got = append(got, h)
+		}
+		return rows.Err()
+	})
+	if !ok || err != nil {
+		t.Fatalf("Exclusive = %v, %v", ok, err)
+	}
+	if len(got) != 1 || got[0].HasXmin || !got[0].Advisory {
+		t.Errorf("sessions of the lock holder while fn runs = %+v, want one holding the advisory lock without an xmin", got)
+	}
+}
