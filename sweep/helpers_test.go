@@ -51,6 +51,9 @@ func newWorker(t testing.TB, cfg sweep.Config) *sweep.Worker {
 		// would change the batch sizes the tests expect.
 		cfg.BatchTime = time.Hour
 	}
+	if cfg.DutyCycle == 0 {
+		cfg.DutyCycle = 1 // and no waits between batches, for speed
+	}
 	w, err := sweep.New(cfg)
 	if err != nil {
 		t.Fatalf("sweep.New: %v", err)

@@ -1,6 +1,7 @@
 package sweep_test
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,9 @@ func TestNewRefuses(t *testing.T) {
 		{"negative AuditRetention", sweep.Config{Store: s, AuditRetention: -24 * time.Hour}, "AuditRetention"},
 		{"negative BatchSize", sweep.Config{Store: s, BatchSize: -1}, "BatchSize"},
 		{"negative BatchTime", sweep.Config{Store: s, BatchTime: -time.Millisecond}, "BatchTime"},
+		{"negative DutyCycle", sweep.Config{Store: s, DutyCycle: -0.5}, "DutyCycle"},
+		{"DutyCycle above 1", sweep.Config{Store: s, DutyCycle: 1.01}, "DutyCycle"},
+		{"NaN DutyCycle", sweep.Config{Store: s, DutyCycle: math.NaN()}, "DutyCycle"},
 		{"negative among valid values", sweep.Config{Store: s, Interval: time.Minute, BatchSize: 10,
 			RevokedRetention: time.Hour, OrphanClientGrace: time.Hour, PendingGrace: -1,
 			AuditRetention: time.Hour}, "PendingGrace"},
@@ -60,7 +64,8 @@ func TestNewAccepts(t *testing.T) {
 	}{
 		{"zero values", sweep.Config{Store: s}},
 		{"positive values", sweep.Config{Store: s, Interval: time.Second, BatchSize: 1, RevokedRetention: 1,
-			OrphanClientGrace: 1, PendingGrace: 1, AuditRetention: 1, Now: time.Now, Logger: quiet}},
+			OrphanClientGrace: 1, PendingGrace: 1, AuditRetention: 1, DutyCycle: 0.01, Now: time.Now, Logger: quiet}},
+		{"DutyCycle 1", sweep.Config{Store: s, DutyCycle: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

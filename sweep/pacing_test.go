@@ -23,6 +23,7 @@ type pacedRows struct {
 	mu        sync.Mutex
 	remaining int64
 	limits    []int
+	spans     [][2]time.Time // each call's start and end
 }
 
 func (p *pacedRows) DeleteRefreshTokens(ctx context.Context, _, _ time.Time, limit int) (int64, error) {
@@ -30,9 +31,12 @@ func (p *pacedRows) DeleteRefreshTokens(ctx context.Context, _, _ time.Time, lim
 	call := len(p.limits)
 	p.limits = append(p.limits, limit)
 	p.mu.Unlock()
+	start := time.Now()
 	time.Sleep(p.delay(call))
+	end := time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.spans = append(p.spans, [2]time.Time{start, end})
 	n := min(int64(limit), p.remaining)
 	p.remaining -= n
 	return n, nil
@@ -83,4 +87,44 @@ func TestPacing(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestDutyCycle checks Config.DutyCycle: after every full batch the worker
+// waits at least took×(1−DutyCycle)/DutyCycle before the next. Only lower
+// bounds are asserted (a timer never fires early), so a slow machine cannot
+// fail the test. The default is covered by the zero value.
+func TestDutyCycle(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		duty   float64
+		factor float64 // wait ≥ factor × batch time
+	}{
+		{"default", 0, (1 - sweep.DefaultDutyCycle) / sweep.DefaultDutyCycle},
+		{"half", 0.5, 1},
+		{"a tenth", 0.1, 9},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := &pacedRows{Store: testdb.SQLite().Open(t, nil), delay: func(int) time.Duration { return 2 * time.Millisecond }, remaining: 250}
+			w, err := sweep.New(sweep.Config{Store: p, BatchSize: 80, BatchTime: time.Hour, DutyCycle: tc.duty,
+				Logger: quiet})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.RunOnce(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if len(p.spans) != 4 {
+				t.Fatalf("%d batches, want 4 (80, 80, 80, 10)", len(p.spans))
+			}
+			for i := range p.spans[:3] {
+				took := p.spans[i][1].Sub(p.spans[i][0])
+				gap := p.spans[i+1][0].Sub(p.spans[i][1])
+				if want := time.Duration(float64(took) * tc.factor); gap < want {
+					t.Errorf("after batch %d (took %v) the worker waited %v, want at least %v", i, took, gap, want)
+				}
+			}
+		})
+	}
 }

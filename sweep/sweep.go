@@ -24,6 +24,7 @@ const (
 	DefaultOrphanClientGrace = time.Hour
 	DefaultPendingGrace      = 24 * time.Hour
 	DefaultBatchTime         = 5 * time.Millisecond
+	DefaultDutyCycle         = 0.25
 )
 
 // ErrBusy reports that another instance holds the sweep: RunOnce did nothing.
@@ -41,13 +42,17 @@ type Config struct {
 	// BatchTime paces the sweep so it never crowds out the requests
 	// sharing the database: a batch that took longer than BatchTime halves
 	// the next batch (down to BatchSize/16, so a statement whose cost does
-	// not shrink with its rows cannot slow the sweep without bound), one that took under half of it
-	// doubles it (up to BatchSize), and after every full batch the worker
-	// waits as long as the batch took, so other writers get at least half
-	// of the time. On SQLite, where a batch holds the only write lock, this
-	// bounds how long a request can wait behind the sweep. Default
-	// DefaultBatchTime.
+	// not shrink with its rows cannot slow the sweep without bound), one
+	// that took under half of it doubles it (up to BatchSize). On SQLite,
+	// where a batch holds the only write lock, this bounds how long a
+	// request can wait behind the sweep. Default DefaultBatchTime.
 	BatchTime time.Duration
+	// DutyCycle is the largest fraction of wall-clock time the sweep
+	// spends in statements: after every full batch the worker waits
+	// took×(1−DutyCycle)/DutyCycle, so the database's other clients keep
+	// the rest of a core (and, on SQLite, of the write lock). In (0, 1];
+	// 1 never waits. Default DefaultDutyCycle.
+	DutyCycle float64
 	// RevokedRetention is how long revoked refresh tokens and revoked
 	// grants are kept (for reuse detection and the audit of recent
 	// revocations); default DefaultRevokedRetention.
@@ -124,6 +129,12 @@ func New(cfg Config) (*Worker, error) {
 		case *d.v == 0:
 			*d.v = d.def
 		}
+	}
+	switch {
+	case cfg.DutyCycle == 0:
+		cfg.DutyCycle = DefaultDutyCycle
+	case !(cfg.DutyCycle > 0 && cfg.DutyCycle <= 1): // also refuses NaN
+		return nil, fmt.Errorf("sweep: DutyCycle must be in (0, 1], got %v", cfg.DutyCycle)
 	}
 	if cfg.AuditRetention < 0 {
 		return nil, fmt.Errorf("sweep: AuditRetention must not be negative, got %v", cfg.AuditRetention)
@@ -231,10 +242,13 @@ func (w *Worker) drain(ctx context.Context, count *int64, del func(limit int) (i
 		case took < w.cfg.BatchTime/2:
 			limit = min(limit*2, w.cfg.BatchSize)
 		}
+		if w.cfg.DutyCycle == 1 {
+			continue
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(took):
+		case <-time.After(time.Duration(float64(took) * (1 - w.cfg.DutyCycle) / w.cfg.DutyCycle)):
 		}
 	}
 }
