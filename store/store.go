@@ -128,9 +128,10 @@ type Ops interface {
 	// has at most one); ErrNotFound.
 	GetRefreshFamilyHead(ctx context.Context, familyID string) (RefreshToken, error)
 	// RotateRefreshToken revokes the token oldID with reason, only if it is
-	// not revoked yet, and inserts next in the same atomic step. It returns
-	// false (and inserts nothing) when the old token was already revoked: a
-	// concurrent rotation won, which the caller treats as reuse (SPEC §4.2).
+	// not revoked yet and belongs to next's family, and inserts next in the
+	// same atomic step. It returns false (and inserts nothing) when the old
+	// token was already revoked: a concurrent rotation won, which the caller
+	// treats as reuse (SPEC §4.2); or when it is of another family.
 	RotateRefreshToken(ctx context.Context, oldID, reason string, next RefreshToken) (bool, error)
 	// RevokeRefreshFamily revokes the family's active tokens.
 	RevokeRefreshFamily(ctx context.Context, familyID, reason string, at time.Time) (int64, error)

@@ -158,7 +158,7 @@ func vtSQLiteBaseline(e *vtEnv, signer jose.Signer) (vtRefresher, int64) {
 		qToken  = `SELECT ` + vtRefreshColumns + ` FROM ` + p + `refresh_tokens WHERE hash = ?1`
 		qGrant  = `SELECT ` + vtGrantColumns + ` FROM ` + p + `grants WHERE id = ?1`
 		update  = `UPDATE ` + p + `refresh_tokens SET revoked_at = ?1, revoke_reason = ?2
-			WHERE id = ?3 AND revoked_at IS NULL`
+			WHERE id = ?3 AND family_id = ?4 AND revoked_at IS NULL`
 		insert = `INSERT INTO ` + p + `refresh_tokens (` + vtRefreshColumns + `)
 			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)`
 	)
@@ -224,7 +224,7 @@ func vtSQLiteBaseline(e *vtEnv, signer jose.Signer) (vtRefresher, int64) {
 		}
 		now := time.Now().UTC().Truncate(time.Microsecond)
 		next, nextHash := secret.New(secret.RefreshPrefix)
-		res, err := tx.ExecContext(ctx, update, now.UnixMicro(), "rotated", t.id)
+		res, err := tx.ExecContext(ctx, update, now.UnixMicro(), "rotated", t.id, t.familyID)
 		if err != nil {
 			return "", err
 		}
@@ -258,7 +258,7 @@ func vtPostgresBaseline(e *vtEnv, signer jose.Signer) (vtRefresher, int64) {
 		qGrant  = `SELECT ` + vtGrantColumns + ` FROM ` + p + `grants WHERE id = $1 FOR UPDATE`
 		rotate  = `WITH old AS (
 			UPDATE ` + p + `refresh_tokens SET revoked_at = $6, revoke_reason = $12
-			WHERE id = $11 AND revoked_at IS NULL RETURNING id)
+			WHERE id = $11 AND family_id = $4 AND revoked_at IS NULL RETURNING id)
 			INSERT INTO ` + p + `refresh_tokens (` + vtRefreshColumns + `)
 			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM old`
 	)

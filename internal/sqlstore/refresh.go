@@ -77,18 +77,22 @@ func (o *Ops) RotateRefreshToken(ctx context.Context, oldID, reason string, next
 	}
 	if o.d.SingleStatementRotate {
 		// One data-modifying CTE: the insert happens only if the update
-		// changed the row, atomically, in one round trip.
+		// changed the row, atomically, in one round trip. The family_id
+		// term gives the planner a selective index whichever it picks:
+		// with only id, a generic plan could scan the whole family-head
+		// partial index when statistics say few tokens are active.
 		args := append(o.refreshArgs(next), oldID, reason)
 		return o.cas(ctx, o.d.SQL(`WITH old AS (
 			UPDATE {t}refresh_tokens SET revoked_at = $6, revoke_reason = $12
-			WHERE id = $11 AND revoked_at IS NULL RETURNING id)
+			WHERE id = $11 AND family_id = $4 AND revoked_at IS NULL RETURNING id)
 			INSERT INTO {t}refresh_tokens (`+refreshCols+`)
 			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM old`), args...)
 	}
 	var rotated bool
 	err := o.write(ctx, 2, func(o *Ops) error {
 		n, err := o.q.Exec(ctx, o.d.SQL(`UPDATE {t}refresh_tokens SET revoked_at = $1, revoke_reason = $2
-			WHERE id = $3 AND revoked_at IS NULL`), o.now(next.CreatedAt), reason, oldID)
+			WHERE id = $3 AND family_id = $4 AND revoked_at IS NULL`), o.now(next.CreatedAt), reason, oldID,
+			next.FamilyID)
 		if err != nil || n == 0 {
 			return err
 		}

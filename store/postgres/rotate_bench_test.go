@@ -53,7 +53,7 @@ func baselineRotate(s *postgres.Store) rotateFunc {
 	t := `"` + s.Schema() + `".`
 	rotate := `WITH old AS (
 		UPDATE ` + t + `refresh_tokens SET revoked_at = $6, revoke_reason = $12
-		WHERE id = $11 AND revoked_at IS NULL RETURNING id)
+		WHERE id = $11 AND family_id = $4 AND revoked_at IS NULL RETURNING id)
 		INSERT INTO ` + t + `refresh_tokens (id, hash, grant_id, family_id, parent_id, created_at, expires_at,
 			family_expires_at, revoked_at, revoke_reason)
 		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM old`

@@ -65,7 +65,7 @@ func adapterRotate(b *testing.B, s *sqlite.Store) rotateFunc {
 func baselineRotate(b *testing.B, s *sqlite.Store) rotateFunc {
 	const (
 		update = `UPDATE grantkit_refresh_tokens SET revoked_at = ?1, revoke_reason = ?2
-			WHERE id = ?3 AND revoked_at IS NULL`
+			WHERE id = ?3 AND family_id = ?4 AND revoked_at IS NULL`
 		insert = `INSERT INTO grantkit_refresh_tokens (id, hash, grant_id, family_id, parent_id, created_at,
 			expires_at, family_expires_at, revoked_at, revoke_reason)
 			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)`
@@ -80,7 +80,7 @@ func baselineRotate(b *testing.B, s *sqlite.Store) rotateFunc {
 			return err
 		}
 		defer tx.Rollback()
-		res, err := tx.ExecContext(ctx, update, next.CreatedAt.UnixMicro(), "rotated", old.ID)
+		res, err := tx.ExecContext(ctx, update, next.CreatedAt.UnixMicro(), "rotated", old.ID, next.FamilyID)
 		if err != nil {
 			return err
 		}

@@ -276,6 +276,19 @@ func testRefreshRotateRefused(t *testing.T, h Harness) {
 			t.Errorf("RevokeReason = %q, want the family revocation's %q", got.RevokeReason, "reused")
 		}
 	})
+	t.Run("other family", func(t *testing.T) {
+		old := newRefresh(t, s, g.ID, newID(t), "")
+		stranger := childToken(t, store.RefreshToken{ID: old.ID, GrantID: g.ID, FamilyID: newID(t)}, micro)
+		if ok, err := s.RotateRefreshToken(ctx(t), old.ID, "rotated", stranger); err != nil || ok {
+			t.Fatalf("RotateRefreshToken(next of another family) = %v, %v; want false, nil", ok, err)
+		}
+		if _, err := s.GetRefreshToken(ctx(t), stranger.Hash); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("GetRefreshToken(child of another family) = %v, want ErrNotFound", err)
+		}
+		if got := getRefresh(t, s, old.Hash); !got.RevokedAt.IsZero() {
+			t.Errorf("old token revoked at %v by a rotation into another family", got.RevokedAt)
+		}
+	})
 	for _, oldID := range []string{newID(t), "not-a-uuid"} {
 		t.Run("unknown "+oldID, func(t *testing.T) {
 			parent := store.RefreshToken{ID: newID(t), GrantID: g.ID, FamilyID: newID(t)}
