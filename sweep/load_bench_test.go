@@ -242,7 +242,8 @@ func benchSweepUnderLoad(b *testing.B, s store.Store, seed loadSeeder) {
 		idle := refresh(stop)
 
 		ts := &timedStore{Store: s}
-		w := newWorker(b, sweep.Config{Store: ts, BatchSize: loadBatch, BatchTime: sweep.DefaultBatchTime})
+		w := newWorker(b, sweep.Config{Store: ts, BatchSize: loadBatch, BatchTime: sweep.DefaultBatchTime,
+			DutyCycle: sweep.DefaultDutyCycle})
 		stop = make(chan struct{})
 		var (
 			counts   sweep.Counts
