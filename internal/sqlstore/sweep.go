@@ -45,7 +45,7 @@ func (o *Ops) DeleteRevokedGrants(ctx context.Context, before time.Time, limit i
 // DeleteOrphanClients implements store.Ops.
 func (o *Ops) DeleteOrphanClients(ctx context.Context, registeredBefore time.Time, limit int) (int64, error) {
 	return o.sweep(ctx, "clients", `g.dynamic AND g.created_at < $1
-		AND NOT EXISTS (SELECT 1 FROM {t}grants c WHERE c.client_id = g.id)`,
+		AND NOT EXISTS (SELECT 1 FROM {t}grants x WHERE x.client_id = g.id)`,
 		limit, o.now(registeredBefore))
 }
 
