@@ -22,17 +22,50 @@ type db interface {
 }
 
 // querier adapts database/sql to sqlstore.Querier: it counts statements and
-// translates driver errors at the adapter's edge.
+// translates driver errors at the adapter's edge. With stmts set, it runs
+// cached prepared statements on the store's own database or transactions.
 type querier struct {
 	db      db
+	stmts   *stmts
 	counter *store.Counter
 }
 
 func (s *Store) querier(d db) *querier { return &querier{db: d, counter: s.counter} }
 
+// cachedQuerier is a querier over the store's own *sql.DB or a transaction
+// begun on it (a host's transaction may come from another *sql.DB, where
+// the cached statements cannot run).
+func (s *Store) cachedQuerier(d db) *querier {
+	return &querier{db: d, stmts: s.stmts, counter: s.counter}
+}
+
+// stmt returns the cached statement for query bound to q's database or
+// transaction, or nil to run query directly.
+func (q *querier) stmt(ctx context.Context, query string) *sql.Stmt {
+	if q.stmts == nil {
+		return nil
+	}
+	st := q.stmts.get(query)
+	if st == nil {
+		return nil
+	}
+	if tx, ok := q.db.(*sql.Tx); ok {
+		return tx.StmtContext(ctx, st) // closed when the transaction ends
+	}
+	return st
+}
+
 func (q *querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	q.counter.Add(1)
-	res, err := q.db.ExecContext(ctx, query, args...)
+	var (
+		res sql.Result
+		err error
+	)
+	if st := q.stmt(ctx, query); st != nil {
+		res, err = st.ExecContext(ctx, args...)
+	} else {
+		res, err = q.db.ExecContext(ctx, query, args...)
+	}
 	if err != nil {
 		return 0, translate(err)
 	}
@@ -42,7 +75,15 @@ func (q *querier) Exec(ctx context.Context, query string, args ...any) (int64, e
 
 func (q *querier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
 	q.counter.Add(1)
-	rows, err := q.db.QueryContext(ctx, query, args...)
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if st := q.stmt(ctx, query); st != nil {
+		rows, err = st.QueryContext(ctx, args...)
+	} else {
+		rows, err = q.db.QueryContext(ctx, query, args...)
+	}
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -51,6 +92,9 @@ func (q *querier) Query(ctx context.Context, query string, args ...any) (sqlstor
 
 func (q *querier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
 	q.counter.Add(1)
+	if st := q.stmt(ctx, query); st != nil {
+		return sqlRow{st.QueryRowContext(ctx, args...)}
+	}
 	return sqlRow{q.db.QueryRowContext(ctx, query, args...)}
 }
 

@@ -57,6 +57,7 @@ type Store struct {
 	*sqlstore.Ops
 	db      *sql.DB
 	keep    *sql.Conn // pins an in-memory database open
+	stmts   *stmts
 	d       *sqlstore.Dialect
 	counter *store.Counter
 	// writer serialises this process's write transactions (capacity 1).
@@ -124,7 +125,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: %w", translate(err))
 	}
-	s := &Store{db: db, keep: keep, counter: cfg.Counter, prefix: cfg.Prefix, writer: make(chan struct{}, 1),
+	s := &Store{db: db, keep: keep, stmts: newStmts(db), counter: cfg.Counter, prefix: cfg.Prefix, writer: make(chan struct{}, 1),
 		exclusive: map[string]bool{}, d: &sqlstore.Dialect{
 			Prefix:               cfg.Prefix,
 			QuestionPlaceholders: true,
@@ -138,7 +139,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 				value ->> '$.subject', value ->> '$.type', value ->> '$.reason', value ->> '$.actor',
 				value ->> '$.occurred_at', value -> '$.details' FROM json_each($1))`,
 		}}
-	s.Ops = sqlstore.New(s.querier(db), s.d, func(ctx context.Context, fn func(*sqlstore.Ops) error) error {
+	s.Ops = sqlstore.New(s.cachedQuerier(db), s.d, func(ctx context.Context, fn func(*sqlstore.Ops) error) error {
 		return s.inTx(ctx, func(_ *sql.Tx, t *sqlstore.TxOps) error { return fn(t.Base()) })
 	})
 	return s, nil
@@ -154,6 +155,7 @@ func (s *Store) Prefix() string { return s.prefix }
 
 // Close closes the database; an in-memory database is gone afterwards.
 func (s *Store) Close() error {
+	s.stmts.close()
 	return errors.Join(s.keep.Close(), s.db.Close())
 }
 
@@ -183,7 +185,7 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx, *sqlstore.TxOps) erro
 			_ = stx.Rollback()
 		}
 	}()
-	if err := fn(stx, sqlstore.NewTx(s.querier(stx), s.d)); err != nil {
+	if err := fn(stx, sqlstore.NewTx(s.cachedQuerier(stx), s.d)); err != nil {
 		return err
 	}
 	done = true

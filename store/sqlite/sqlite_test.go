@@ -638,6 +638,25 @@ func TestSmallPool(t *testing.T) {
 			if _, err := s.GetClient(ctx, c.ID); err != nil {
 				t.Fatalf("GetClient with MaxOpenConns 1: %v", err)
 			}
+			// Statements are prepared in the background on first use;
+			// inside a transaction holding the only connection that must
+			// neither wait for a second one nor fail, the first time or
+			// once the statements are cached.
+			for round := range 3 {
+				err := s.InTx(ctx, func(tx store.Tx) error {
+					if _, err := tx.GetClient(ctx, c.ID); err != nil {
+						return err
+					}
+					if _, err := tx.GetGrantForUpdate(ctx, testdb.NewID()); !errors.Is(err, store.ErrNotFound) {
+						return fmt.Errorf("GetGrantForUpdate(unknown) = %v, want ErrNotFound", err)
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatalf("round %d: InTx with MaxOpenConns 1: %v", round, err)
+				}
+				time.Sleep(10 * time.Millisecond) // let the background prepares finish
+			}
 		})
 	}
 }
