@@ -77,16 +77,6 @@ type Authorization struct {
 // deleted client), ErrUnauthorizedClient, ErrInvalidRedirectURI,
 // ErrInvalidScope, ErrInvalidRequest; any other error is a store failure.
 func (m *Manager) Start(ctx context.Context, req AuthorizationRequest) (Authorization, error) {
-	c, err := m.Client(ctx, req.ClientID)
-	if errors.Is(err, store.ErrNotFound) {
-		return Authorization{}, ErrInvalidClient
-	}
-	if err != nil {
-		return Authorization{}, err
-	}
-	if err := CheckRequest(c, req); err != nil {
-		return Authorization{}, err
-	}
 	req.Scopes = dedupe(req.Scopes)
 	if len(req.Context) > 0 {
 		var compact bytes.Buffer
@@ -96,14 +86,34 @@ func (m *Manager) Start(ctx context.Context, req AuthorizationRequest) (Authoriz
 		req.Context = compact.Bytes()
 	}
 	var a Authorization
-	err = m.inTx(ctx, func(tx store.Tx, _ *events) error {
+	err := m.inTx(ctx, func(tx store.Tx, _ *events) error {
 		a = Authorization{}
+		// The registration is read under a shared lock held to the end:
+		// UpdateClient and DeleteClient wait for this transaction, and
+		// then revoke what it created if their change is material, so no
+		// grant outlives a change its request was not checked against.
+		c, err := tx.GetClientForShare(ctx, req.ClientID)
+		switch {
+		case errors.Is(err, store.ErrNotFound) || (err == nil && !c.DeletedAt.IsZero()):
+			return ErrInvalidClient
+		case err != nil:
+			return fmt.Errorf("grant: reading client: %w", err)
+		}
+		if err := CheckRequest(c, req); err != nil {
+			return err
+		}
 		now := m.clock()
 		b := store.Binding{ClientID: req.ClientID, Subject: req.Subject, Tenant: req.Tenant, Resource: req.Resource,
 			RedirectURI: req.RedirectURI}
 		active, err := tx.FindActiveGrant(ctx, b)
+		if err == nil && reusable(active, req) {
+			// Lock the grant to reuse it, so that a revocation either
+			// commits first (and the grant is not reused) or waits for
+			// this request and revokes it with the grant.
+			active, err = tx.GetGrantForUpdate(ctx, active.ID)
+		}
 		switch {
-		case err == nil && reusable(active, req):
+		case err == nil && active.Status == store.GrantActive && reusable(active, req):
 			a.Grant, a.Reused = active, true
 		case err == nil || errors.Is(err, store.ErrNotFound):
 			a.Grant = store.Grant{ID: newID(), ClientID: req.ClientID, Subject: req.Subject,
@@ -249,19 +259,15 @@ func (m *Manager) approve(ctx context.Context, tx store.Tx, ev *events, id strin
 	if err != nil {
 		return Approval{}, fmt.Errorf("grant: reading authorization request: %w", err)
 	}
-	// Lock the grant before closing its request: the cascade locks grants
-	// before their requests, and taking the two locks in the same order
-	// makes a racing revocation wait for the approval (or the approval for
-	// it) instead of deadlocking with it.
-	g, err := tx.GetGrantForUpdate(ctx, req.GrantID)
+	g, prev, err := lockForApproval(ctx, tx, req.GrantID)
 	if err != nil {
-		return Approval{}, fmt.Errorf("grant: locking grant: %w", err)
+		return Approval{}, err
 	}
 	if err := closeRequest(ctx, tx, req, now); err != nil {
 		return Approval{}, err
 	}
 	if g.Status == store.GrantPending {
-		if err := m.activate(ctx, tx, ev, &g, now); err != nil {
+		if err := m.activate(ctx, tx, ev, &g, prev, now); err != nil {
 			return Approval{}, err
 		}
 	} else if g.Status != store.GrantActive {
@@ -281,20 +287,52 @@ func (m *Manager) approve(ctx context.Context, tx store.Tx, ev *events, id strin
 	return Approval{Code: code, RedirectURI: req.RedirectURI, State: req.State, Grant: g}, nil
 }
 
-// activate moves the locked pending grant g to active, superseding the
-// grant active on its binding, if any.
-func (m *Manager) activate(ctx context.Context, tx store.Tx, ev *events, g *store.Grant, now time.Time) error {
-	if err := tx.LockBinding(ctx, g.Binding()); err != nil {
-		return fmt.Errorf("grant: locking binding: %w", err)
+// lockForApproval locks the grant id an approval closes a request of and,
+// when that grant is pending, the binding and the grant active on it (which
+// activation supersedes), returned as prev ("" ID when there is none).
+// Locks are taken before any row is changed, binding first and then grant
+// rows in id order — the order RevokeGrants locks a set in — so an approval
+// racing a revocation of several grants queues instead of deadlocking; the
+// cascade locks grants before their requests, codes and tokens, and so does
+// the approval.
+func lockForApproval(ctx context.Context, tx store.Tx, id string) (g, prev store.Grant, err error) {
+	g, err = tx.GetGrant(ctx, id) // unlocked: a grant's binding never changes
+	if err != nil {
+		return g, prev, fmt.Errorf("grant: reading grant: %w", err)
 	}
-	prev, err := tx.FindActiveGrant(ctx, g.Binding())
-	switch {
-	case err == nil:
+	ids := []string{g.ID}
+	if g.Status == store.GrantPending {
+		if err := tx.LockBinding(ctx, g.Binding()); err != nil {
+			return g, prev, fmt.Errorf("grant: locking binding: %w", err)
+		}
+		prev, err = tx.FindActiveGrant(ctx, g.Binding())
+		switch {
+		case err == nil:
+			ids = append(ids, prev.ID)
+			slices.Sort(ids)
+		case !errors.Is(err, store.ErrNotFound):
+			return g, prev, fmt.Errorf("grant: finding active grant: %w", err)
+		}
+	}
+	for _, lid := range ids {
+		locked, err := tx.GetGrantForUpdate(ctx, lid)
+		if err != nil {
+			return g, prev, fmt.Errorf("grant: locking grant: %w", err)
+		}
+		if lid == g.ID {
+			g = locked
+		}
+	}
+	return g, prev, nil
+}
+
+// activate moves the locked pending grant g to active, superseding prev,
+// the grant active on its binding when the binding was locked, if any.
+func (m *Manager) activate(ctx context.Context, tx store.Tx, ev *events, g *store.Grant, prev store.Grant, now time.Time) error {
+	if prev.ID != "" {
 		if _, err := m.cascade(ctx, tx, ev, []string{prev.ID}, ReasonSuperseded, g.Subject); err != nil {
 			return err
 		}
-	case !errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("grant: finding active grant: %w", err)
 	}
 	ok, err := tx.ActivateGrant(ctx, g.ID, now)
 	if err != nil {

@@ -201,7 +201,11 @@ func (m *Manager) UpdateClient(ctx context.Context, id string, md ClientMetadata
 		revoked []store.Grant
 	)
 	err := m.inTx(ctx, func(tx store.Tx, ev *events) error {
-		old, err := tx.GetClient(ctx, id)
+		// Locked so that concurrent updates compare against each other's
+		// result (a stale copy could hide a material change) and so that
+		// authorizations validating against the old registration finish
+		// first (their grants are then revoked below if need be).
+		old, err := tx.GetClientForUpdate(ctx, id)
 		if err != nil {
 			return fmt.Errorf("grant: updating client: %w", err)
 		}

@@ -41,6 +41,17 @@ type Tx interface {
 	// token insert).
 	GetGrantForUpdate(ctx context.Context, id string) (Grant, error)
 
+	// GetClientForShare reads a client (soft-deleted ones included) and
+	// holds a shared lock on it until the transaction ends: any number of
+	// authorizations may validate against the registration at once, while
+	// GetClientForUpdate (UpdateClient) and DeleteClient wait for them, so
+	// no grant is created from a registration that is being changed
+	// (SPEC §3). ErrNotFound.
+	GetClientForShare(ctx context.Context, id string) (Client, error)
+	// GetClientForUpdate reads a client and locks it against changes and
+	// shared readers until the transaction ends; ErrNotFound.
+	GetClientForUpdate(ctx context.Context, id string) (Client, error)
+
 	// LockBinding serialises, until the transaction ends, the transactions
 	// that activate a grant on binding b, so two approvals on one binding
 	// queue instead of one failing on the active-binding index (SPEC §2.2).

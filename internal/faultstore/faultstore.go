@@ -138,6 +138,22 @@ func (t *Tx) GetGrantForUpdate(ctx context.Context, id string) (_ store.Grant, e
 	return t.inner.GetGrantForUpdate(ctx, id)
 }
 
+// GetClientForShare implements store.Tx.
+func (t *Tx) GetClientForShare(ctx context.Context, id string) (_ store.Client, err error) {
+	if err = t.f.step("GetClientForShare"); err != nil {
+		return
+	}
+	return t.inner.GetClientForShare(ctx, id)
+}
+
+// GetClientForUpdate implements store.Tx.
+func (t *Tx) GetClientForUpdate(ctx context.Context, id string) (_ store.Client, err error) {
+	if err = t.f.step("GetClientForUpdate"); err != nil {
+		return
+	}
+	return t.inner.GetClientForUpdate(ctx, id)
+}
+
 // ops counts and forwards every method of store.Ops. It is written out
 // method by method: embedding the interface would let unlisted methods
 // bypass the counter.

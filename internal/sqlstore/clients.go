@@ -28,7 +28,12 @@ func (o *Ops) CreateClient(ctx context.Context, c store.Client) error {
 
 // GetClient implements store.Ops.
 func (o *Ops) GetClient(ctx context.Context, id string) (store.Client, error) {
-	return scanClient(o.q.QueryRow(ctx, o.d.SQL(`SELECT `+clientCols+` FROM {t}clients WHERE id = $1`), id))
+	return o.getClient(ctx, id, "")
+}
+
+// getClient reads client id, with a row-locking suffix inside a transaction.
+func (o *Ops) getClient(ctx context.Context, id, suffix string) (store.Client, error) {
+	return scanClient(o.q.QueryRow(ctx, o.d.SQL(`SELECT `+clientCols+` FROM {t}clients WHERE id = $1`+suffix), id))
 }
 
 // UpdateClient implements store.Ops.

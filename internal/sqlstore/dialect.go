@@ -56,6 +56,9 @@ type Dialect struct {
 	LockKey string
 	// ForUpdate is appended to row-locking reads (" FOR UPDATE" or "").
 	ForUpdate string
+	// ForShare is appended to reads that take a shared row lock
+	// (" FOR SHARE" or "").
+	ForShare string
 	// AuditRows renders the FROM source that expands the JSON array bound at
 	// $1 into audit event rows with columns in auditCols order.
 	AuditRows string

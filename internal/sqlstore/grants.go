@@ -119,8 +119,14 @@ func (o *Ops) RevokeGrants(ctx context.Context, ids []string, reason string, at 
 	}
 	var out []store.Grant
 	err := o.write(ctx, 1, func(o *Ops) error {
+		// The subquery locks the rows in id order, as every multi-grant
+		// locker does (Approve locks its two grants the same way), so two
+		// transactions locking overlapping sets queue instead of
+		// deadlocking. A row revoked while we waited no longer matches.
 		rows, err := o.q.Query(ctx, o.d.SQL(`UPDATE {t}grants SET status = 'revoked', revoked_at = $2, revoke_reason = $3
-			WHERE id `+o.d.InSet("$1")+` AND status <> 'revoked' RETURNING `+grantCols), o.d.set(ids), o.now(at), reason)
+			WHERE id IN (SELECT id FROM {t}grants WHERE id `+o.d.InSet("$1")+` AND status <> 'revoked'
+				ORDER BY id`+o.d.ForUpdate+`)
+			AND status <> 'revoked' RETURNING `+grantCols), o.d.set(ids), o.now(at), reason)
 		if err != nil {
 			return err
 		}

@@ -41,6 +41,16 @@ func (t *TxOps) GetGrantForUpdate(ctx context.Context, id string) (store.Grant, 
 	return t.getGrant(ctx, id, t.d.ForUpdate)
 }
 
+// GetClientForShare implements store.Tx.
+func (t *TxOps) GetClientForShare(ctx context.Context, id string) (store.Client, error) {
+	return t.getClient(ctx, id, t.d.ForShare)
+}
+
+// GetClientForUpdate implements store.Tx.
+func (t *TxOps) GetClientForUpdate(ctx context.Context, id string) (store.Client, error) {
+	return t.getClient(ctx, id, t.d.ForUpdate)
+}
+
 // LockBinding implements store.Tx with the dialect's transaction-scoped
 // lock on a 64-bit key derived from the table prefix and the binding.
 func (t *TxOps) LockBinding(ctx context.Context, b store.Binding) error {

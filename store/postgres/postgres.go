@@ -66,6 +66,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		Set:                   func(ids []string) any { return ids },
 		Time:                  func(t time.Time) any { return t },
 		ForUpdate:             " FOR UPDATE",
+		ForShare:              " FOR SHARE",
 		LockKey:               "SELECT pg_advisory_xact_lock($1)",
 		SingleStatementRotate: true,
 		RowRef:                "ctid",
