@@ -90,7 +90,19 @@ func (s *Server) ExchangeCode(ctx context.Context, r CodeRequest) (Response, err
 		if err != nil {
 			return fmt.Errorf("token: redeeming code: %w", err)
 		}
-		if !ok { // a concurrent exchange redeemed it first: a replay
+		if !ok {
+			// Changed since it was read: redeemed by a concurrent exchange
+			// (a replay: revoke), or revoked, or deleted by the sweep
+			// (expired: refuse, but it is not a replay).
+			cur, err := tx.GetAuthCode(ctx, code.Hash)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				return fmt.Errorf("%w: code", ErrExpired)
+			case err != nil:
+				return fmt.Errorf("token: reading code: %w", err)
+			case cur.UsedAt.IsZero():
+				return fmt.Errorf("%w: code revoked", ErrInvalidGrant)
+			}
 			reused = true
 			revoked, err = s.revokeForCode(ctx, tx, g, now)
 			return err

@@ -335,3 +335,77 @@ func TestExchangeCodeLiveness(t *testing.T) {
 		}
 	})
 }
+
+// codeChanger is a store whose next transaction starts by changing every
+// auth code of the store the way change says: what an exchange sees when
+// the sweep or a revocation commits between its read of the code and its
+// transaction.
+type codeChanger struct {
+	store.Store
+	change func(ctx context.Context, tx store.Tx) error
+}
+
+func (s *codeChanger) InTx(ctx context.Context, fn func(store.Tx) error) error {
+	change := s.change
+	s.change = nil
+	return s.Store.InTx(ctx, func(tx store.Tx) error {
+		if change != nil {
+			if err := change(ctx, tx); err != nil {
+				return err
+			}
+		}
+		return fn(tx)
+	})
+}
+
+// Unwrap lets testdb.Snapshot read the real store.
+func (s *codeChanger) Unwrap() store.Store { return s.Store }
+
+// TestExchangeCodeChangedMeanwhile: a code the exchange read as unused but
+// that cannot be redeemed is a replay only if it was redeemed meanwhile. A
+// code the sweep deleted (its clock a little ahead) or revoked on its own
+// is refused with invalid_grant and the grant — maybe reused, holding the
+// user's other tokens — stays active, with no code.reused event.
+func TestExchangeCodeChangedMeanwhile(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		change func(ctx context.Context, tx store.Tx, grantID string) error
+		want   error
+	}{
+		{"deleted by the sweep", func(ctx context.Context, tx store.Tx, _ string) error {
+			_, err := tx.DeleteExpiredAuthCodes(ctx, flowT0.Add(24*time.Hour), 100)
+			return err
+		}, token.ErrExpired},
+		{"revoked", func(ctx context.Context, tx store.Tx, grantID string) error {
+			_, err := tx.RevokeAuthCodes(ctx, []string{grantID}, flowT0)
+			return err
+		}, token.ErrInvalidGrant},
+	}
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				ctx := context.Background()
+				cs := &codeChanger{Store: db.Harness.Open(t, nil)}
+				e := flowOver(t, cs)
+				c := e.client(flowConfidential)
+				ap := e.authorize(c, "alice")
+				cs.change = func(ctx context.Context, tx store.Tx) error { return tc.change(ctx, tx, ap.Grant.ID) }
+				resp, err := e.srv.ExchangeCode(ctx, flowCodeRequest(c, ap))
+				if !errors.Is(err, tc.want) || errors.Is(err, token.ErrReused) {
+					t.Fatalf("ExchangeCode = %v, want %v and not ErrReused", err, tc.want)
+				}
+				if diff := cmp.Diff(token.Response{}, resp); diff != "" {
+					t.Errorf("tokens returned:\n%s", diff)
+				}
+				if g := e.grant(ap.Grant.ID); g.Status != store.GrantActive {
+					t.Errorf("grant is %s (%q), want still active", g.Status, g.RevokeReason)
+				}
+				if n := e.events.Count(grant.EventCodeReused); n != 0 {
+					t.Errorf("observer heard %d code.reused events, want none", n)
+				}
+			})
+		}
+	})
+}
