@@ -76,7 +76,20 @@ func (s *Server) Refresh(ctx context.Context, r RefreshRequest) (Response, error
 			return fmt.Errorf("%w: refresh token issued to another client", ErrInvalidGrant)
 		}
 		if g.Status != store.GrantActive {
-			return fmt.Errorf("%w: grant is %s", ErrInvalidGrant, g.Status)
+			if t.RevokeReason != reasonRotated || g.RevokeReason == grant.ReasonRefreshReused ||
+				g.RevokeReason == grant.ReasonCodeReused {
+				// The family's head, revoked with its grant: its client
+				// simply does not know yet. Or the incident that revoked
+				// the grant, already audited and reported once (e.g. the
+				// losers of a burst of concurrent replays).
+				return fmt.Errorf("%w: grant is %s", ErrInvalidGrant, g.Status)
+			}
+			// A token rotated away and presented again is reuse even once
+			// its grant is gone (SPEC §4.2 step 1): audited and reported
+			// like any other, with nothing left to revoke.
+			reused = &t
+			return tx.AppendAuditEvents(ctx, []store.AuditEvent{grant.NewAuditEvent(grant.EventRefreshReused, g,
+				grant.ReasonRefreshReused, g.ClientID, now, nil)})
 		}
 		var rotated bool
 		resp, rotated, err = s.rotate(ctx, tx, g, t, r.Scopes, now)

@@ -587,3 +587,51 @@ func TestRefreshLeeway(t *testing.T) {
 		}
 	})
 }
+
+// TestRefreshReuseAfterRevocation: a refresh token rotated away and
+// presented after its grant was revoked (by the user here) is still reuse
+// (SPEC §4.2 step 1): ErrReused (invalid_grant), a refresh.reused audit
+// event and observer event each time, and no other row changes. The head
+// the cascade revoked is not: its client just does not know yet
+// (TestRaceRevokeRefresh), nor are presentations after a grant revoked for
+// reuse, which belong to that incident (TestRaceRefresh counts one event).
+func TestRefreshReuseAfterRevocation(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		ctx := context.Background()
+		e := flowOpen(t, db)
+		sess := e.login("alice")
+		rotatedAway := sess.Resp.RefreshToken
+		head := e.refresh(sess, rotatedAway).RefreshToken
+		if _, err := e.m.Revoke(ctx, []string{sess.Grant.ID}, grant.ReasonUserRevoked, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		for i, tc := range []struct {
+			rt     string
+			reuse  bool
+			events int
+		}{{head, false, 0}, {rotatedAway, true, 1}, {rotatedAway, true, 2}} {
+			before := e.snapshot()
+			resp, err := e.srv.Refresh(ctx, sess.refreshRequest(tc.rt))
+			if !errors.Is(err, token.ErrInvalidGrant) || errors.Is(err, token.ErrReused) != tc.reuse {
+				t.Fatalf("presentation %d: Refresh = %v, want invalid_grant (reuse: %v)", i, err, tc.reuse)
+			}
+			if diff := cmp.Diff(token.Response{}, resp); diff != "" {
+				t.Errorf("tokens returned:\n%s", diff)
+			}
+			after := e.snapshot()
+			if n := flowAudit(after, sess.Grant.ID)[grant.EventRefreshReused]; n != tc.events {
+				t.Errorf("after presentation %d: %d refresh.reused audit events, want %d", i, n, tc.events)
+			}
+			if n := e.events.Count(grant.EventRefreshReused); n != tc.events {
+				t.Errorf("after presentation %d: observer heard %d refresh.reused events, want %d", i, n, tc.events)
+			}
+			for _, table := range []string{"grants", "refresh_tokens", "auth_codes", "auth_requests"} {
+				if diff := cmp.Diff(before[table], after[table]); diff != "" {
+					t.Errorf("presentation %d changed %s:\n%s", i, table, diff)
+				}
+			}
+		}
+	})
+}
