@@ -29,6 +29,14 @@ const (
 // (the user still exists and is enabled, the API key still exists). false
 // refuses with ErrNotLive (invalid_grant); an error refuses with a
 // server_error, never the other way round (SPEC §4.2 step 3).
+//
+// It runs inside the token transaction, after the grant's row is locked, so
+// that a subject disabled meanwhile cannot get a token: it must be quick
+// and must not write through the Store or the Manager (on PostgreSQL a
+// revocation of the same grant waits for the lock the caller holds; on
+// SQLite every grantkit write waits behind the open transaction). To
+// revoke a subject that is gone, return false and revoke after the call
+// returns (for example from the observer's liveness.refused event).
 type LivenessFunc func(ctx context.Context, g store.Grant) (bool, error)
 
 // Config configures a Server.
@@ -51,7 +59,9 @@ type Config struct {
 	// RefreshIdleTTL is each refresh token's lifetime; 0 means none.
 	RefreshIdleTTL time.Duration
 	// RefreshAbsoluteTTL is a family's lifetime from the code exchange;
-	// 0 means none.
+	// 0 means none. It is fixed into each family when the family starts:
+	// changing it affects families started afterwards, not existing ones
+	// (to end existing sessions, revoke their grants).
 	RefreshAbsoluteTTL time.Duration
 }
 
