@@ -56,6 +56,9 @@ type Dialect struct {
 	LockKey string
 	// ForUpdate is appended to row-locking reads (" FOR UPDATE" or "").
 	ForUpdate string
+	// SkipLocked is appended to a sweep's choice of rows that others may
+	// be locking (" FOR UPDATE SKIP LOCKED" or "").
+	SkipLocked string
 	// ForShare is appended to reads that take a shared row lock
 	// (" FOR SHARE" or "").
 	ForShare string

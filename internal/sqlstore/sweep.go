@@ -2,7 +2,10 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"time"
+
+	"github.com/grantkit/grantkit/store"
 )
 
 // The sweep deletes of SPEC §7: each statement deletes at most limit rows,
@@ -42,11 +45,20 @@ func (o *Ops) DeleteRevokedGrants(ctx context.Context, before time.Time, limit i
 		limit, o.now(before))
 }
 
-// DeleteOrphanClients implements store.Ops.
+// DeleteOrphanClients implements store.Ops. A client that gains its first
+// grant while the batch runs must survive: clients locked by such an insert
+// (its foreign-key check) are skipped, and should a grant commit between
+// the statement's snapshot and its lock, the delete's own foreign-key
+// check fails; the batch then deletes nothing and reports 0, so the sweep
+// moves on and retries the others next run.
 func (o *Ops) DeleteOrphanClients(ctx context.Context, registeredBefore time.Time, limit int) (int64, error) {
-	return o.sweep(ctx, "clients", `g.dynamic AND g.created_at < $1
-		AND NOT EXISTS (SELECT 1 FROM {t}grants x WHERE x.client_id = g.id)`,
+	n, err := o.sweepLocked(ctx, "clients", `g.dynamic AND g.created_at < $1
+		AND NOT EXISTS (SELECT 1 FROM {t}grants x WHERE x.client_id = g.id)`, o.d.SkipLocked,
 		limit, o.now(registeredBefore))
+	if errors.Is(err, store.ErrNotFound) { // a DELETE's only not-found: a foreign-key violation
+		return 0, nil
+	}
+	return n, err
 }
 
 // DeleteAuditEvents implements store.Ops.
@@ -62,18 +74,18 @@ const unreferenced = `NOT EXISTS (SELECT 1 FROM {t}auth_requests r WHERE r.grant
 // sweep deletes at most limit rows of table (aliased g in pred) matching
 // pred, whose $1 is before[0], $2 the limit and $3… the rest of before.
 func (o *Ops) sweep(ctx context.Context, table, pred string, limit int, before ...any) (int64, error) {
+	return o.sweepLocked(ctx, table, pred, "", limit, before...)
+}
+
+// sweepLocked is sweep with a locking clause for the rows chosen.
+func (o *Ops) sweepLocked(ctx context.Context, table, pred, lock string, limit int, before ...any) (int64, error) {
 	if err := checkLimit(limit); err != nil {
 		return 0, err
 	}
 	args := []any{before[0], limit}
 	args = append(args, before[1:]...)
-	return o.exec(ctx, o.d.SQL(o.sweepSQL(table, pred)), args...)
-}
-
-// sweepSQL renders the batch delete of table; renderings are cached by
-// Dialect.SQL, keyed by this template.
-func (o *Ops) sweepSQL(table, pred string) string {
 	ref := o.d.RowRef
-	return `DELETE FROM {t}` + table + ` AS g WHERE g.` + ref + ` ` +
-		o.d.RowRefIn(`SELECT g.`+ref+` FROM {t}`+table+` AS g WHERE `+pred+` LIMIT $2`) + ` AND ` + pred
+	q := `DELETE FROM {t}` + table + ` AS g WHERE g.` + ref + ` ` +
+		o.d.RowRefIn(`SELECT g.`+ref+` FROM {t}`+table+` AS g WHERE `+pred+` LIMIT $2`+lock) + ` AND ` + pred
+	return o.exec(ctx, o.d.SQL(q), args...)
 }

@@ -67,6 +67,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		Time:                  func(t time.Time) any { return t },
 		ForUpdate:             " FOR UPDATE",
 		ForShare:              " FOR SHARE",
+		SkipLocked:            " FOR UPDATE SKIP LOCKED",
 		LockKey:               "SELECT pg_advisory_xact_lock($1)",
 		SingleStatementRotate: true,
 		RowRef:                "ctid",

@@ -73,9 +73,9 @@ func translate(err error) error {
 	if errors.As(err, &pe) {
 		switch pe.Code {
 		case "23505": // unique_violation
-			return fmt.Errorf("%w: %s", store.ErrConflict, pe.ConstraintName)
+			return fmt.Errorf("%w: %w", store.ErrConflict, err)
 		case "23503": // foreign_key_violation
-			return fmt.Errorf("%w: referenced row missing (%s)", store.ErrNotFound, pe.ConstraintName)
+			return fmt.Errorf("%w: referenced row missing: %w", store.ErrNotFound, err)
 		}
 	}
 	return fmt.Errorf("postgres: %w", err)

@@ -16,6 +16,7 @@ func init() {
 	register("SweepRefreshTokens", testSweepRefreshTokens)
 	register("SweepRevokedGrants", testSweepRevokedGrants)
 	register("SweepOrphanClients", testSweepOrphanClients)
+	register("SweepOrphanGainingGrant", testSweepOrphanGainingGrant)
 	register("SweepAuditEvents", testSweepAuditEvents)
 	register("SweepBatches", testSweepBatches)
 }
@@ -314,6 +315,44 @@ func testSweepOrphanClients(t *testing.T, h Harness) {
 	checkSwept(t, n, err, rows)
 	if n, err := s.DeleteOrphanClients(ctx(t), base, 100); err != nil || n != 0 {
 		t.Errorf("second delete = %d, %v; want 0, nil", n, err)
+	}
+}
+
+// testSweepOrphanGainingGrant: a dynamic client whose first grant is being
+// inserted while the orphan sweep runs survives, and the sweep reports no
+// error (on PostgreSQL the insert's foreign-key check locks the client and
+// the sweep skips it; on SQLite the sweep waits for the writer).
+func testSweepOrphanGainingGrant(t *testing.T, h Harness) {
+	s := h.Open(t, nil)
+	c := newClient(t, s, func(c *store.Client) { c.Dynamic, c.CreatedAt, c.UpdatedAt = true, sweepLong, sweepLong })
+	inserted, commit := make(chan struct{}), make(chan struct{})
+	txErr := make(chan error, 1)
+	go func() {
+		txErr <- s.InTx(ctx(t), func(tx store.Tx) error {
+			newGrant(t, tx, c.ID)
+			close(inserted)
+			<-commit
+			return nil
+		})
+	}()
+	<-inserted
+	swept := make(chan error, 1)
+	var n int64
+	go func() {
+		var err error
+		n, err = s.DeleteOrphanClients(ctx(t), base, 100)
+		swept <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // let the sweep reach the client (PostgreSQL) or the writer lock (SQLite)
+	close(commit)
+	if err := <-txErr; err != nil {
+		t.Fatalf("creating the first grant: %v", err)
+	}
+	if err := <-swept; err != nil || n != 0 {
+		t.Errorf("DeleteOrphanClients = %d, %v; want 0, nil", n, err)
+	}
+	if got := clientGet(t, s, c.ID); got.ID != c.ID {
+		t.Errorf("the client gaining a grant was swept")
 	}
 }
 
