@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/grantkit/grantkit/internal/secret"
 	"github.com/grantkit/grantkit/store"
@@ -171,7 +172,22 @@ func CheckRequest(c store.Client, req AuthorizationRequest) error {
 	if req.Subject == "" {
 		return fmt.Errorf("%w: no subject", ErrInvalidRequest)
 	}
+	if !storable(req.State, req.Subject, req.SubjectKind, req.Tenant, req.Resource) {
+		return fmt.Errorf("%w: text that is not UTF-8 or holds a NUL byte", ErrInvalidRequest)
+	}
 	return nil
+}
+
+// storable reports whether every s is text both databases store as given:
+// valid UTF-8 without NUL bytes (PostgreSQL refuses both in text columns,
+// which would otherwise surface as a server error instead of a 4xx).
+func storable(ss ...string) bool {
+	for _, s := range ss {
+		if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // validChallenge reports whether s is an S256 challenge: the unpadded

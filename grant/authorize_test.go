@@ -421,6 +421,10 @@ func TestStartBadInput(t *testing.T) {
 			{"no redirect URI", func(r *grant.AuthorizationRequest) { r.RedirectURI = "" }, grant.ErrInvalidRedirectURI},
 			{"unregistered scope", func(r *grant.AuthorizationRequest) { r.Scopes = []string{"read", "admin"} }, grant.ErrInvalidScope},
 			{"no subject", func(r *grant.AuthorizationRequest) { r.Subject = "" }, grant.ErrInvalidRequest},
+			{"NUL in state", func(r *grant.AuthorizationRequest) { r.State = "a\x00b" }, grant.ErrInvalidRequest},
+			{"subject not UTF-8", func(r *grant.AuthorizationRequest) { r.Subject = "\xff\xfe" }, grant.ErrInvalidRequest},
+			{"NUL in tenant", func(r *grant.AuthorizationRequest) { r.Tenant = "t\x00" }, grant.ErrInvalidRequest},
+			{"NUL in client_id", func(r *grant.AuthorizationRequest) { r.ClientID = "a\x00b" }, grant.ErrInvalidClient},
 			{"context not JSON", func(r *grant.AuthorizationRequest) { r.Context = json.RawMessage(`{"a":`) }, grant.ErrInvalidRequest},
 		} {
 			t.Run(tt.name, func(t *testing.T) {

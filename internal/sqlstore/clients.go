@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/grantkit/grantkit/store"
 )
@@ -33,6 +35,11 @@ func (o *Ops) GetClient(ctx context.Context, id string) (store.Client, error) {
 
 // getClient reads client id, with a row-locking suffix inside a transaction.
 func (o *Ops) getClient(ctx context.Context, id, suffix string) (store.Client, error) {
+	if !utf8.ValidString(id) || strings.IndexByte(id, 0) >= 0 {
+		// No client has such an id, and PostgreSQL would refuse the
+		// parameter rather than match nothing (client_id is caller input).
+		return store.Client{}, store.ErrNotFound
+	}
 	return scanClient(o.q.QueryRow(ctx, o.d.SQL(`SELECT `+clientCols+` FROM {t}clients WHERE id = $1`+suffix), id))
 }
 
