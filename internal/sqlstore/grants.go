@@ -65,8 +65,14 @@ func (o *Ops) ActivateGrant(ctx context.Context, id string, at time.Time) (bool,
 	if !canon(&id) {
 		return false, nil
 	}
+	// "Neither active nor revoked" is "pending" (the status CHECK allows
+	// three values) in a form the planner cannot match to the partial
+	// pending-grants index: with statistics taken while no grant was
+	// pending (the usual state), "status = 'pending'" was planned as a walk
+	// of that whole index after a burst of abandoned authorizations
+	// (100,000 pending: 20 ms and 1,400 buffers instead of 0.2 ms and 6).
 	return o.cas(ctx, o.d.SQL(`UPDATE {t}grants SET status = 'active', activated_at = $2
-		WHERE id = $1 AND status = 'pending'`), id, o.now(at))
+		WHERE id = $1 AND status <> 'active' AND status <> 'revoked'`), id, o.now(at))
 }
 
 // SelectGrants implements store.Ops.
