@@ -2,10 +2,7 @@ package sqlstore
 
 import (
 	"context"
-	"errors"
 	"time"
-
-	"github.com/grantkit/grantkit/store"
 )
 
 // The sweep deletes of SPEC §7: each statement deletes at most limit rows,
@@ -45,20 +42,13 @@ func (o *Ops) DeleteRevokedGrants(ctx context.Context, before time.Time, limit i
 		limit, o.now(before))
 }
 
-// DeleteOrphanClients implements store.Ops. A client that gains its first
-// grant while the batch runs must survive: clients locked by such an insert
-// (its foreign-key check) are skipped, and should a grant commit between
-// the statement's snapshot and its lock, the delete's own foreign-key
-// check fails; the batch then deletes nothing and reports 0, so the sweep
-// moves on and retries the others next run.
+// DeleteOrphanClients implements store.Ops. A client that is gaining its
+// first grant while the batch runs is skipped: the insert's foreign-key
+// check holds a lock on the client, which the batch does not wait for.
 func (o *Ops) DeleteOrphanClients(ctx context.Context, registeredBefore time.Time, limit int) (int64, error) {
-	n, err := o.sweepLocked(ctx, "clients", `g.dynamic AND g.created_at < $1
+	return o.sweepLocked(ctx, "clients", `g.dynamic AND g.created_at < $1
 		AND NOT EXISTS (SELECT 1 FROM {t}grants x WHERE x.client_id = g.id)`, o.d.SkipLocked,
 		limit, o.now(registeredBefore))
-	if errors.Is(err, store.ErrNotFound) { // a DELETE's only not-found: a foreign-key violation
-		return 0, nil
-	}
-	return n, err
 }
 
 // DeleteAuditEvents implements store.Ops.
