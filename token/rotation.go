@@ -76,12 +76,14 @@ func (s *Server) Refresh(ctx context.Context, r RefreshRequest) (Response, error
 			return fmt.Errorf("%w: refresh token issued to another client", ErrInvalidGrant)
 		}
 		if g.Status != store.GrantActive {
-			if t.RevokeReason != reasonRotated || g.RevokeReason == grant.ReasonRefreshReused ||
-				g.RevokeReason == grant.ReasonCodeReused {
+			if t.RevokeReason != reasonRotated || s.inLeeway(t, now) ||
+				g.RevokeReason == grant.ReasonRefreshReused || g.RevokeReason == grant.ReasonCodeReused {
 				// The family's head, revoked with its grant: its client
-				// simply does not know yet. Or the incident that revoked
-				// the grant, already audited and reported once (e.g. the
-				// losers of a burst of concurrent replays).
+				// simply does not know yet; or a retry within the leeway,
+				// which would have been accepted had the grant been alive;
+				// or the incident that revoked the grant, already audited
+				// and reported once (e.g. the losers of a burst of
+				// concurrent replays).
 				return fmt.Errorf("%w: grant is %s", ErrInvalidGrant, g.Status)
 			}
 			// A token rotated away and presented again is reuse even once
@@ -180,7 +182,7 @@ const EventLivenessRefused = "liveness.refused"
 // successor is still the family's only active token. It returns that
 // successor, which the retry rotates, so the family never forks.
 func (s *Server) retryable(ctx context.Context, tx store.Tx, t store.RefreshToken, now time.Time) (store.RefreshToken, bool, error) {
-	if s.cfg.ReuseLeeway <= 0 || t.RevokeReason != reasonRotated || now.Sub(t.RevokedAt) >= s.cfg.ReuseLeeway {
+	if !s.inLeeway(t, now) {
 		return store.RefreshToken{}, false, nil
 	}
 	head, err := tx.GetRefreshFamilyHead(ctx, t.FamilyID)
@@ -191,6 +193,12 @@ func (s *Server) retryable(ctx context.Context, tx store.Tx, t store.RefreshToke
 		return store.RefreshToken{}, false, fmt.Errorf("token: reading refresh family: %w", err)
 	}
 	return head, head.ParentID == t.ID, nil
+}
+
+// inLeeway reports whether t was rotated less than ReuseLeeway ago, so
+// presenting it again may be a network retry rather than reuse.
+func (s *Server) inLeeway(t store.RefreshToken, now time.Time) bool {
+	return s.cfg.ReuseLeeway > 0 && t.RevokeReason == reasonRotated && now.Sub(t.RevokedAt) < s.cfg.ReuseLeeway
 }
 
 // revokeForReuse answers reuse of token t: the family, and under

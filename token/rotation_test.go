@@ -635,3 +635,31 @@ func TestRefreshReuseAfterRevocation(t *testing.T) {
 		}
 	})
 }
+
+// TestRefreshRetryAfterRevocation: a retry within ReuseLeeway of a token
+// whose grant was revoked meanwhile is refused as a revoked grant, not
+// reported as reuse — with the grant alive it would have been accepted.
+func TestRefreshRetryAfterRevocation(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		ctx := context.Background()
+		e := flowOpen(t, db, func(c *token.Config) { c.ReuseLeeway = 10 * time.Second })
+		sess := e.login("alice")
+		e.refresh(sess, sess.Resp.RefreshToken)
+		if _, err := e.m.Revoke(ctx, []string{sess.Grant.ID}, grant.ReasonUserRevoked, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		e.clk.Advance(time.Second)
+		_, err := e.srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken))
+		if !errors.Is(err, token.ErrInvalidGrant) || errors.Is(err, token.ErrReused) {
+			t.Fatalf("retry within the leeway after revocation = %v, want invalid_grant, not reuse", err)
+		}
+		if n := e.events.Count(grant.EventRefreshReused); n != 0 {
+			t.Errorf("observer heard %d refresh.reused events, want none", n)
+		}
+		if n := flowAudit(e.snapshot(), sess.Grant.ID)[grant.EventRefreshReused]; n != 0 {
+			t.Errorf("%d refresh.reused audit events, want none", n)
+		}
+	})
+}
