@@ -86,8 +86,24 @@ func (m *Manager) Start(ctx context.Context, req AuthorizationRequest) (Authoriz
 		}
 		req.Context = compact.Bytes()
 	}
+	if !storableJSON(req.Context) {
+		return Authorization{}, fmt.Errorf("%w: context holds text that is not UTF-8 or a NUL character", ErrInvalidRequest)
+	}
+	// A cheap refusal first, without a write transaction: invalid requests
+	// come from anyone on the internet. The check is repeated under the
+	// client's lock inside the transaction.
+	c, err := m.Client(ctx, req.ClientID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return Authorization{}, ErrInvalidClient
+	case err != nil:
+		return Authorization{}, fmt.Errorf("grant: reading client: %w", err)
+	}
+	if err := CheckRequest(c, req); err != nil {
+		return Authorization{}, err
+	}
 	var a Authorization
-	err := m.inTx(ctx, func(tx store.Tx, _ *events) error {
+	err = m.inTx(ctx, func(tx store.Tx, _ *events) error {
 		a = Authorization{}
 		// The registration is read under a shared lock held to the end:
 		// UpdateClient and DeleteClient wait for this transaction, and
@@ -176,6 +192,43 @@ func CheckRequest(c store.Client, req AuthorizationRequest) error {
 		return fmt.Errorf("%w: text that is not UTF-8 or holds a NUL byte", ErrInvalidRequest)
 	}
 	return nil
+}
+
+// storableJSON reports whether the JSON document b (nil allowed) holds
+// only storable text: valid UTF-8 without NUL characters, escaped (\u0000,
+// which PostgreSQL's jsonb refuses) or not.
+func storableJSON(b []byte) bool {
+	if len(b) == 0 {
+		return true
+	}
+	if !utf8.Valid(b) {
+		return false
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return false
+	}
+	var walk func(v any) bool
+	walk = func(v any) bool {
+		switch v := v.(type) {
+		case string:
+			return storable(v)
+		case []any:
+			for _, e := range v {
+				if !walk(e) {
+					return false
+				}
+			}
+		case map[string]any:
+			for k, e := range v {
+				if !storable(k) || !walk(e) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	return walk(v)
 }
 
 // storable reports whether every s is text both databases store as given:

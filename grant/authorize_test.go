@@ -425,6 +425,8 @@ func TestStartBadInput(t *testing.T) {
 			{"subject not UTF-8", func(r *grant.AuthorizationRequest) { r.Subject = "\xff\xfe" }, grant.ErrInvalidRequest},
 			{"NUL in tenant", func(r *grant.AuthorizationRequest) { r.Tenant = "t\x00" }, grant.ErrInvalidRequest},
 			{"NUL in client_id", func(r *grant.AuthorizationRequest) { r.ClientID = "a\x00b" }, grant.ErrInvalidClient},
+			{"NUL escape in context", func(r *grant.AuthorizationRequest) { r.Context = json.RawMessage(`{"a":"x\u0000"}`) }, grant.ErrInvalidRequest},
+			{"context not UTF-8", func(r *grant.AuthorizationRequest) { r.Context = json.RawMessage("{\"a\":\"\xff\"}") }, grant.ErrInvalidRequest},
 			{"context not JSON", func(r *grant.AuthorizationRequest) { r.Context = json.RawMessage(`{"a":`) }, grant.ErrInvalidRequest},
 		} {
 			t.Run(tt.name, func(t *testing.T) {

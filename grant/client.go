@@ -56,8 +56,8 @@ type ClientMetadata struct {
 }
 
 func (md *ClientMetadata) normalize() error {
-	if !storable(md.Name) {
-		return fmt.Errorf("%w: client name is not UTF-8 or holds a NUL byte", ErrInvalidClientMetadata)
+	if !storable(md.ID, md.Name) {
+		return fmt.Errorf("%w: client id or name is not UTF-8 or holds a NUL byte", ErrInvalidClientMetadata)
 	}
 	if len(md.GrantTypes) == 0 {
 		md.GrantTypes = []string{GrantTypeAuthorizationCode, GrantTypeRefreshToken}

@@ -33,6 +33,7 @@ func TestRegisterClientRefuses(t *testing.T) {
 			grant.ErrInvalidClientMetadata},
 		{"NUL in the name", func(md *grant.ClientMetadata) { md.Name = "App\x00" }, grant.ErrInvalidClientMetadata},
 		{"name not UTF-8", func(md *grant.ClientMetadata) { md.Name = "\xff\xfe" }, grant.ErrInvalidClientMetadata},
+		{"NUL in the id", func(md *grant.ClientMetadata) { md.ID = "app\x00" }, grant.ErrInvalidClientMetadata},
 	}
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
