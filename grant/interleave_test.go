@@ -78,6 +78,23 @@ func (h *hookedStore) InTx(ctx context.Context, fn func(store.Tx) error) error {
 	})
 }
 
+// hooked is a test's setup: a store, a hookedStore over it, an env whose
+// manager (e.m) goes through the hooks, a manager that does not, a client.
+type hooked struct {
+	raw   store.Store
+	hs    *hookedStore
+	e     *env
+	plain *grant.Manager
+	c     store.Client
+}
+
+func newHooked(t *testing.T, db testdb.DB) hooked {
+	raw := db.Harness.Open(t, nil)
+	hs := &hookedStore{Store: raw}
+	e := envOver(t, hs)
+	return hooked{raw: raw, hs: hs, e: e, plain: e.manager(raw), c: e.client()}
+}
+
 // inBackground starts fn and returns a channel closed when it returns,
 // after pausing so fn can reach its lock wait.
 func inBackground(fn func()) <-chan struct{} {
@@ -107,11 +124,8 @@ func TestStartRacesMaterialUpdate(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
 		ctx := context.Background()
-		raw := db.Harness.Open(t, nil)
-		hs := &hookedStore{Store: raw}
-		e := envOver(t, hs)
-		admin := e.manager(raw)
-		c := e.client()
+		h := newHooked(t, db)
+		hs, e, admin, c := h.hs, h.e, h.plain, h.c
 		req := request(c.ID, "alice")
 		req.Scopes = []string{"read", "write"}
 		var done <-chan struct{}
@@ -149,11 +163,8 @@ func TestStartReuseRacesRevoke(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
 		ctx := context.Background()
-		raw := db.Harness.Open(t, nil)
-		hs := &hookedStore{Store: raw}
-		e := envOver(t, hs)
-		admin := e.manager(raw)
-		c := e.client()
+		h := newHooked(t, db)
+		raw, hs, e, admin, c := h.raw, h.hs, h.e, h.plain, h.c
 		req := request(c.ID, "alice")
 		p := e.activeGrant(req)
 		var done <-chan struct{}
@@ -249,11 +260,9 @@ func TestConcurrentMaterialUpdates(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
 		ctx := context.Background()
-		raw := db.Harness.Open(t, nil)
-		hs := &hookedStore{Store: raw}
-		e := envOver(t, raw)
-		slow := e.manager(hs)
-		c := e.client()
+		h := newHooked(t, db)
+		raw, hs, slow, c := h.raw, h.hs, h.e.m, h.c
+		e := &env{t: t, s: raw, m: h.plain, clk: h.e.clk} // the unhooked side
 		const other = "https://app.example/other"
 		var done <-chan struct{}
 		hs.method, hs.hook = "GetClientForUpdate", func() {
