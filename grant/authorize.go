@@ -92,31 +92,17 @@ func (m *Manager) Start(ctx context.Context, req AuthorizationRequest) (Authoriz
 	// A cheap refusal first, without a write transaction: invalid requests
 	// come from anyone on the internet. The check is repeated under the
 	// client's lock inside the transaction.
-	c, err := m.Client(ctx, req.ClientID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return Authorization{}, ErrInvalidClient
-	case err != nil:
-		return Authorization{}, fmt.Errorf("grant: reading client: %w", err)
-	}
-	if err := CheckRequest(c, req); err != nil {
+	if err := checkAgainst(ctx, m.store.GetClient, req); err != nil {
 		return Authorization{}, err
 	}
 	var a Authorization
-	err = m.inTx(ctx, func(tx store.Tx, _ *events) error {
+	err := m.inTx(ctx, func(tx store.Tx, _ *events) error {
 		a = Authorization{}
 		// The registration is read under a shared lock held to the end:
 		// UpdateClient and DeleteClient wait for this transaction, and
 		// then revoke what it created if their change is material, so no
 		// grant outlives a change its request was not checked against.
-		c, err := tx.GetClientForShare(ctx, req.ClientID)
-		switch {
-		case errors.Is(err, store.ErrNotFound) || (err == nil && !c.DeletedAt.IsZero()):
-			return ErrInvalidClient
-		case err != nil:
-			return fmt.Errorf("grant: reading client: %w", err)
-		}
-		if err := CheckRequest(c, req); err != nil {
+		if err := checkAgainst(ctx, tx.GetClientForShare, req); err != nil {
 			return err
 		}
 		now := m.clock()
@@ -160,6 +146,21 @@ func (m *Manager) Start(ctx context.Context, req AuthorizationRequest) (Authoriz
 		return Authorization{}, err
 	}
 	return a, nil
+}
+
+// checkAgainst reads req's client with get and checks req against it:
+// ErrInvalidClient for an unknown or deleted client, CheckRequest's errors,
+// or a store failure.
+func checkAgainst(ctx context.Context, get func(context.Context, string) (store.Client, error),
+	req AuthorizationRequest) error {
+	c, err := get(ctx, req.ClientID)
+	switch {
+	case errors.Is(err, store.ErrNotFound) || (err == nil && !c.DeletedAt.IsZero()):
+		return ErrInvalidClient
+	case err != nil:
+		return fmt.Errorf("grant: reading client: %w", err)
+	}
+	return CheckRequest(c, req)
 }
 
 // CheckRequest validates an authorization request against client c's
