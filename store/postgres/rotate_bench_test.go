@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 
 	"github.com/grantkit/grantkit/internal/testdb"
@@ -28,15 +27,15 @@ func BenchmarkRotate(b *testing.B) {
 			for _, callers := range []int{1, 4} {
 				b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) {
 					s := testdb.OpenPostgres(b, pool, nil)
-					benchRotate(b, s, callers, impl.rotate(s))
+					testdb.BenchRotate(b, s, callers, impl.rotate(s))
 				})
 			}
 		})
 	}
 }
 
-// rotateFunc revokes old and inserts next; it must report a rotation.
-type rotateFunc func(ctx context.Context, old, next store.RefreshToken) error
+// rotateFunc is a rotation under test.
+type rotateFunc = testdb.RotateFunc
 
 func adapterRotate(s *postgres.Store) rotateFunc {
 	return func(ctx context.Context, old, next store.RefreshToken) error {
@@ -70,51 +69,4 @@ func baselineRotate(s *postgres.Store) rotateFunc {
 		}
 		return err
 	}
-}
-
-// benchRotate runs b.N rotations over callers goroutines, each rotating its
-// own chain in a grant of s. The tokens are made before the timer starts.
-func benchRotate(b *testing.B, s *postgres.Store, callers int, rotate rotateFunc) {
-	ctx := context.Background()
-	c := newClient(b, s)
-	g := grant(c.ID, "alice")
-	if err := s.CreateGrant(ctx, g); err != nil {
-		b.Fatal(err)
-	}
-	chains := make([][]store.RefreshToken, callers)
-	for i := range b.N {
-		chains[i%callers] = append(chains[i%callers], store.RefreshToken{})
-	}
-	for i, chain := range chains {
-		head := refresh(g.ID, newID(), "")
-		if err := s.CreateRefreshToken(ctx, head); err != nil {
-			b.Fatal(err)
-		}
-		prev := head
-		for k := range chain {
-			chain[k] = refresh(g.ID, head.FamilyID, prev.ID)
-			prev = chain[k]
-		}
-		chains[i] = append([]store.RefreshToken{head}, chain...)
-	}
-
-	var wg sync.WaitGroup
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := range chains {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			chain := chains[i]
-			for k := 1; k < len(chain); k++ {
-				if err := rotate(ctx, chain[k-1], chain[k]); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rotations/s")
 }

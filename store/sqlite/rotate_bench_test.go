@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/grantkit/grantkit/internal/testdb"
 	"github.com/grantkit/grantkit/store"
 	"github.com/grantkit/grantkit/store/sqlite"
 )
@@ -38,7 +39,7 @@ func BenchmarkRotate(b *testing.B) {
 					for _, callers := range []int{1, 4} {
 						b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) {
 							s := open(b, cfg(b), true)
-							benchRotate(b, s, callers, impl.rotate(b, s))
+							testdb.BenchRotate(b, s, callers, impl.rotate(b, s))
 						})
 					}
 				})
@@ -47,8 +48,8 @@ func BenchmarkRotate(b *testing.B) {
 	}
 }
 
-// rotateFunc revokes old and inserts next; it must report a rotation.
-type rotateFunc func(ctx context.Context, old, next store.RefreshToken) error
+// rotateFunc is a rotation under test.
+type rotateFunc = testdb.RotateFunc
 
 func adapterRotate(b *testing.B, s *sqlite.Store) rotateFunc {
 	return func(ctx context.Context, old, next store.RefreshToken) error {
@@ -97,51 +98,4 @@ func baselineRotate(b *testing.B, s *sqlite.Store) rotateFunc {
 		}
 		return tx.Commit()
 	}
-}
-
-// benchRotate runs b.N rotations over callers goroutines, each rotating its
-// own chain in a grant of s. The tokens are made before the timer starts.
-func benchRotate(b *testing.B, s *sqlite.Store, callers int, rotate rotateFunc) {
-	ctx := context.Background()
-	c := newClient(b, s)
-	g := grant(c.ID, "alice")
-	if err := s.CreateGrant(ctx, g); err != nil {
-		b.Fatal(err)
-	}
-	chains := make([][]store.RefreshToken, callers)
-	for i := range b.N {
-		chains[i%callers] = append(chains[i%callers], store.RefreshToken{})
-	}
-	for i, chain := range chains {
-		head := refresh(g.ID, newID(), "")
-		if err := s.CreateRefreshToken(ctx, head); err != nil {
-			b.Fatal(err)
-		}
-		prev := head
-		for k := range chain {
-			chain[k] = refresh(g.ID, head.FamilyID, prev.ID)
-			prev = chain[k]
-		}
-		chains[i] = append([]store.RefreshToken{head}, chain...)
-	}
-
-	var wg sync.WaitGroup
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := range chains {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			chain := chains[i]
-			for k := 1; k < len(chain); k++ {
-				if err := rotate(ctx, chain[k-1], chain[k]); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rotations/s")
 }
