@@ -58,6 +58,28 @@ type Tx interface {
 	// On SQLite, where a write transaction already excludes every other
 	// writer, it sends no statement.
 	LockBinding(ctx context.Context, b Binding) error
+
+	// AfterCommit registers fn to run once the transaction has committed,
+	// in registration order; after a rollback it never runs. grantkit uses
+	// it to hand security events to the host's observer only once the
+	// change they report is durable. In a Store's own transaction (InTx)
+	// fn runs before InTx returns; in a host transaction joined with an
+	// adapter's WithTx it runs when the host calls [JoinedTx.Committed].
+	AfterCommit(fn func(ctx context.Context))
+}
+
+// JoinedTx is a host's transaction joined by an adapter's WithTx: grantkit
+// operations run on it exactly as on the Store's own transaction, and the
+// host commits or rolls it back. grantkit cannot see that commit, so the
+// host reports it: after a successful commit it calls Committed, which
+// runs the work registered with AfterCommit (the observer events of the
+// grantkit operations run on it). After a rollback it does not call
+// Committed and that work is dropped.
+type JoinedTx interface {
+	Tx
+	// Committed runs the AfterCommit callbacks once; later calls do
+	// nothing. Call it only after the host's commit succeeded.
+	Committed(ctx context.Context)
 }
 
 // Ops are the operations of the store contract, grouped by the SPEC section

@@ -122,6 +122,9 @@ type Tx struct {
 // postgres.PgxTx in a cascade hook.
 func (t *Tx) Unwrap() store.Tx { return t.inner }
 
+// AfterCommit implements store.Tx; it is not a step.
+func (t *Tx) AfterCommit(fn func(ctx context.Context)) { t.inner.AfterCommit(fn) }
+
 // LockBinding implements store.Tx.
 func (t *Tx) LockBinding(ctx context.Context, b store.Binding) error {
 	if err := t.f.step("LockBinding"); err != nil {

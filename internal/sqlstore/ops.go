@@ -27,11 +27,15 @@ func New(q Querier, d *Dialect, begin func(ctx context.Context, fn func(*Ops) er
 
 // NewTx returns the operations bound to one transaction.
 func NewTx(q Querier, d *Dialect) *TxOps {
-	return &TxOps{Ops{q: q, d: d, inTx: true}}
+	return &TxOps{Ops: Ops{q: q, d: d, inTx: true}}
 }
 
-// TxOps adds the operations that only make sense inside a transaction.
-type TxOps struct{ Ops }
+// TxOps adds the operations that only make sense inside a transaction,
+// and its after-commit callbacks.
+type TxOps struct {
+	Ops
+	after afterCommit
+}
 
 // Ops returns the embedded operations, for begin functions.
 func (t *TxOps) Base() *Ops { return &t.Ops }

@@ -56,7 +56,7 @@ func SQLite() storetest.Harness {
 			}
 			return s
 		},
-		HostTx: func(t *testing.T, s store.Store) (store.Tx, func() error, func() error) {
+		HostTx: func(t *testing.T, s store.Store) (store.JoinedTx, func() error, func() error) {
 			t.Helper()
 			ls := s.(*sqlite.Store)
 			stx, err := ls.DB().BeginTx(t.Context(), &sql.TxOptions{})
@@ -79,7 +79,7 @@ func Postgres(t *testing.T) storetest.Harness {
 			s := OpenPostgres(t, pool, c)
 			return s
 		},
-		HostTx: func(t *testing.T, s store.Store) (store.Tx, func() error, func() error) {
+		HostTx: func(t *testing.T, s store.Store) (store.JoinedTx, func() error, func() error) {
 			t.Helper()
 			ps := s.(*postgres.Store)
 			ptx, err := ps.Pool().Begin(t.Context())

@@ -91,7 +91,15 @@ func (s *Store) Schema() string { return s.schema }
 // isolation (read committed); correctness rests on row locks and
 // compare-and-set updates, not on serializable isolation.
 func (s *Store) InTx(ctx context.Context, fn func(store.Tx) error) error {
-	return s.inTx(ctx, func(ptx pgx.Tx, t *sqlstore.TxOps) error { return fn(&tx{TxOps: t, ptx: ptx}) })
+	var t *tx
+	err := s.inTx(ctx, func(ptx pgx.Tx, to *sqlstore.TxOps) error {
+		t = &tx{TxOps: to, ptx: ptx}
+		return fn(t)
+	})
+	if err == nil {
+		t.Committed(ctx)
+	}
+	return err
 }
 
 func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx, *sqlstore.TxOps) error) error {
@@ -118,10 +126,12 @@ func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx, *sqlstore.TxOps) error
 	return nil
 }
 
-// WithTx returns a store.Tx that runs grantkit operations inside the host's
-// transaction ptx, which must belong to a connection of the same database.
-// grantkit neither commits nor rolls it back: the host does.
-func (s *Store) WithTx(ptx pgx.Tx) store.Tx {
+// WithTx returns a store.JoinedTx that runs grantkit operations inside the
+// host's transaction ptx, which must belong to a connection of the same
+// database. grantkit neither commits nor rolls it back: the host does, and
+// after a successful commit calls Committed on the returned value so the
+// operations' observer events are delivered.
+func (s *Store) WithTx(ptx pgx.Tx) store.JoinedTx {
 	return &tx{TxOps: sqlstore.NewTx(s.querier(ptx), s.d), ptx: ptx}
 }
 

@@ -163,7 +163,15 @@ func (s *Store) Close() error {
 // use the Tx: a write through the Store itself would wait for fn's own
 // transaction.
 func (s *Store) InTx(ctx context.Context, fn func(store.Tx) error) error {
-	return s.inTx(ctx, func(stx *sql.Tx, t *sqlstore.TxOps) error { return fn(&tx{TxOps: t, stx: stx}) })
+	var t *tx
+	err := s.inTx(ctx, func(stx *sql.Tx, to *sqlstore.TxOps) error {
+		t = &tx{TxOps: to, stx: stx}
+		return fn(t)
+	})
+	if err == nil {
+		t.Committed(ctx)
+	}
+	return err
 }
 
 func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx, *sqlstore.TxOps) error) error {
@@ -193,10 +201,11 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx, *sqlstore.TxOps) erro
 	return translate(stx.Commit())
 }
 
-// WithTx returns a store.Tx that runs grantkit operations inside the host's
-// transaction stx, begun on DB(). grantkit neither commits nor rolls it
-// back: the host does.
-func (s *Store) WithTx(stx *sql.Tx) store.Tx {
+// WithTx returns a store.JoinedTx that runs grantkit operations inside the
+// host's transaction stx, begun on DB(). grantkit neither commits nor rolls
+// it back: the host does, and after a successful commit calls Committed on
+// the returned value so the operations' observer events are delivered.
+func (s *Store) WithTx(stx *sql.Tx) store.JoinedTx {
 	return &tx{TxOps: sqlstore.NewTx(s.querier(stx), s.d), stx: stx}
 }
 

@@ -22,9 +22,10 @@ type Harness struct {
 	// cleanup on t. counter may be nil.
 	Open func(t *testing.T, counter *store.Counter) store.Store
 	// HostTx begins a host transaction on s's database (as a host would,
-	// with its own driver) and returns it joined as a store.Tx, with the
-	// functions that commit and roll back the host transaction.
-	HostTx func(t *testing.T, s store.Store) (tx store.Tx, commit, rollback func() error)
+	// with its own driver) and returns it joined as a store.JoinedTx, with
+	// the functions that commit and roll back the host transaction (they do
+	// not call Committed: the caller does, as a host would).
+	HostTx func(t *testing.T, s store.Store) (tx store.JoinedTx, commit, rollback func() error)
 }
 
 // Run runs the whole suite against h.

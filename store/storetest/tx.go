@@ -1,11 +1,14 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/grantkit/grantkit/store"
 )
@@ -18,6 +21,103 @@ func init() {
 	register("TxHostJoined", testTxHostJoined)
 	register("TxLockBlocksRevoke", testTxLockBlocksRevoke)
 	register("TxLockBinding", testTxLockBinding)
+	register("TxAfterCommit", testTxAfterCommit)
+	register("TxHostAfterCommit", testTxHostAfterCommit)
+}
+
+// testTxAfterCommit checks that callbacks registered in InTx run after the
+// commit, in order, once, and never after a rollback or a panic.
+func testTxAfterCommit(t *testing.T, h Harness) {
+	s := h.Open(t, nil)
+	boom := errors.New("boom")
+	for _, tc := range []struct {
+		name   string
+		fail   error
+		panics bool
+		want   []string
+	}{
+		{"commit runs them in order", nil, false, []string{"first", "second"}},
+		{"rollback drops them", boom, false, nil},
+		{"panic drops them", nil, true, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newClient(t, s)
+			var ran []string
+			var g store.Grant
+			func() {
+				defer func() {
+					if r := recover(); r != nil && !tc.panics {
+						panic(r)
+					}
+				}()
+				err := s.InTx(ctx(t), func(tx store.Tx) error {
+					g = newGrant(t, tx, c.ID)
+					for _, name := range []string{"first", "second"} {
+						tx.AfterCommit(func(context.Context) {
+							// The change is visible to others when the callback runs.
+							if _, err := s.GetGrant(ctx(t), g.ID); err != nil {
+								t.Errorf("callback %s: grant not visible after commit: %v", name, err)
+							}
+							ran = append(ran, name)
+						})
+					}
+					if len(ran) != 0 {
+						t.Errorf("callbacks ran before the commit: %v", ran)
+					}
+					if tc.panics {
+						panic("boom")
+					}
+					return tc.fail
+				})
+				if !errors.Is(err, tc.fail) {
+					t.Errorf("InTx = %v, want %v", err, tc.fail)
+				}
+			}()
+			if diff := cmp.Diff(tc.want, ran); diff != "" {
+				t.Errorf("callbacks run (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// testTxHostAfterCommit checks that callbacks registered on a joined host
+// transaction run only when the host calls Committed after its commit, and
+// once.
+func testTxHostAfterCommit(t *testing.T, h Harness) {
+	s := h.Open(t, nil)
+	for _, commitIt := range []bool{false, true} {
+		t.Run(fmt.Sprintf("commit=%v", commitIt), func(t *testing.T) {
+			tx, commit, rollback := h.HostTx(t, s)
+			runs := 0
+			tx.AfterCommit(func(context.Context) { runs++ })
+			if commitIt {
+				if err := commit(); err != nil {
+					t.Fatal(err)
+				}
+				if runs != 0 {
+					t.Fatalf("callback ran at the host's commit, before Committed")
+				}
+				tx.Committed(ctx(t))
+				tx.Committed(ctx(t))
+				if runs != 1 {
+					t.Fatalf("callback ran %d times, want 1", runs)
+				}
+				// A callback registered after Committed is dropped.
+				tx.AfterCommit(func(context.Context) { runs++ })
+				tx.Committed(ctx(t))
+				if runs != 1 {
+					t.Fatalf("late callback ran")
+				}
+				return
+			}
+			if err := rollback(); err != nil {
+				t.Fatal(err)
+			}
+			if runs != 0 {
+				t.Fatalf("callback ran after a rollback")
+			}
+		})
+	}
 }
 
 // txArtifacts is one of each record, written together in one transaction.
