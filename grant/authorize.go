@@ -18,10 +18,12 @@ import (
 
 // Authorization errors. Each maps to one RFC 6749 §4.1.2.1 error code.
 var (
-	// ErrInvalidRequest reports a malformed authorization request: a
-	// missing subject, a missing or non-S256 PKCE challenge (RFC 7636
-	// §4.2; plain is refused), invalid context JSON.
-	ErrInvalidRequest = errors.New("grant: invalid authorization request")
+	// ErrInvalidRequest reports a malformed request (RFC 6749 §4.1.2.1,
+	// §5.2 invalid_request): at authorization a missing subject, a missing
+	// or non-S256 PKCE challenge (RFC 7636 §4.2; plain is refused), invalid
+	// context JSON, a value over its length limit; at the token endpoint a
+	// missing parameter.
+	ErrInvalidRequest = errors.New("grant: invalid request")
 	// ErrUnauthorizedClient reports a client not registered for the
 	// authorization code flow.
 	ErrUnauthorizedClient = errors.New("grant: client not allowed to use the authorization code flow")
@@ -78,16 +80,9 @@ type Authorization struct {
 // deleted client), ErrUnauthorizedClient, ErrInvalidRedirectURI,
 // ErrInvalidScope, ErrInvalidRequest; any other error is a store failure.
 func (m *Manager) Start(ctx context.Context, req AuthorizationRequest) (Authorization, error) {
-	req.Scopes = dedupe(req.Scopes)
-	if len(req.Context) > 0 {
-		var compact bytes.Buffer
-		if err := json.Compact(&compact, req.Context); err != nil {
-			return Authorization{}, fmt.Errorf("%w: context is not JSON", ErrInvalidRequest)
-		}
-		req.Context = compact.Bytes()
-	}
-	if !storableJSON(req.Context) {
-		return Authorization{}, fmt.Errorf("%w: context holds text that is not UTF-8 or a NUL character", ErrInvalidRequest)
+	req, err := prepare(req)
+	if err != nil {
+		return Authorization{}, err
 	}
 	// A cheap refusal first, without a write transaction: invalid requests
 	// come from anyone on the internet. The check is repeated under the
@@ -96,8 +91,47 @@ func (m *Manager) Start(ctx context.Context, req AuthorizationRequest) (Authoriz
 		return Authorization{}, err
 	}
 	var a Authorization
-	err := m.inTx(ctx, func(tx store.Tx, _ *events) error {
-		a = Authorization{}
+	err = m.inTx(ctx, func(tx store.Tx) error {
+		var err error
+		a, err = m.start(ctx, tx, req)
+		return err
+	})
+	if err != nil {
+		return Authorization{}, err
+	}
+	return a, nil
+}
+
+// StartTx is Start inside the caller's transaction tx.
+func (m *Manager) StartTx(ctx context.Context, tx store.Tx, req AuthorizationRequest) (Authorization, error) {
+	req, err := prepare(req)
+	if err != nil {
+		return Authorization{}, err
+	}
+	return m.start(ctx, tx, req)
+}
+
+// prepare normalises req's scopes and context and refuses a context that
+// is not storable JSON.
+func prepare(req AuthorizationRequest) (AuthorizationRequest, error) {
+	req.Scopes = dedupe(req.Scopes)
+	if len(req.Context) > 0 {
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, req.Context); err != nil {
+			return req, fmt.Errorf("%w: context is not JSON", ErrInvalidRequest)
+		}
+		req.Context = compact.Bytes()
+	}
+	if !storableJSON(req.Context) {
+		return req, fmt.Errorf("%w: context holds text that is not UTF-8 or a NUL character", ErrInvalidRequest)
+	}
+	return req, nil
+}
+
+// start runs Start's transaction on tx for a prepared request.
+func (m *Manager) start(ctx context.Context, tx store.Tx, req AuthorizationRequest) (Authorization, error) {
+	var a Authorization
+	err := func() error {
 		// The registration is read under a shared lock held to the end:
 		// UpdateClient and DeleteClient wait for this transaction, and
 		// then revoke what it created if their change is material, so no
@@ -141,7 +175,7 @@ func (m *Manager) Start(ctx context.Context, req AuthorizationRequest) (Authoriz
 			return fmt.Errorf("grant: recording authorization request: %w", err)
 		}
 		return nil
-	})
+	}()
 	if err != nil {
 		return Authorization{}, err
 	}
@@ -312,9 +346,9 @@ type ApproveFunc func(ctx context.Context, tx store.Tx, g store.Grant) error
 // other error is a store failure. On error nothing changed.
 func (m *Manager) Approve(ctx context.Context, id string, fn ApproveFunc) (Approval, error) {
 	var a Approval
-	err := m.inTx(ctx, func(tx store.Tx, ev *events) error {
+	err := m.inTx(ctx, func(tx store.Tx) error {
 		var err error
-		a, err = m.approve(ctx, tx, ev, id, fn)
+		a, err = m.ApproveTx(ctx, tx, id, fn)
 		return err
 	})
 	if err != nil {
@@ -323,7 +357,10 @@ func (m *Manager) Approve(ctx context.Context, id string, fn ApproveFunc) (Appro
 	return a, nil
 }
 
-func (m *Manager) approve(ctx context.Context, tx store.Tx, ev *events, id string, fn ApproveFunc) (Approval, error) {
+// ApproveTx is Approve inside the caller's transaction tx (fn, if not nil,
+// runs on the same tx); events are reported after its commit, as for
+// RevokeTx. The code it returns must not be sent before tx commits.
+func (m *Manager) ApproveTx(ctx context.Context, tx store.Tx, id string, fn ApproveFunc) (Approval, error) {
 	now := m.clock()
 	req, err := tx.GetAuthRequest(ctx, id)
 	if err != nil {
@@ -337,7 +374,7 @@ func (m *Manager) approve(ctx context.Context, tx store.Tx, ev *events, id strin
 		return Approval{}, err
 	}
 	if g.Status == store.GrantPending {
-		if err := m.activate(ctx, tx, ev, &g, prev, now); err != nil {
+		if err := m.activate(ctx, tx, &g, prev, now); err != nil {
 			return Approval{}, err
 		}
 	} else if g.Status != store.GrantActive {
@@ -398,9 +435,9 @@ func lockForApproval(ctx context.Context, tx store.Tx, id string) (g, prev store
 
 // activate moves the locked pending grant g to active, superseding prev,
 // the grant active on its binding when the binding was locked, if any.
-func (m *Manager) activate(ctx context.Context, tx store.Tx, ev *events, g *store.Grant, prev store.Grant, now time.Time) error {
+func (m *Manager) activate(ctx context.Context, tx store.Tx, g *store.Grant, prev store.Grant, now time.Time) error {
 	if prev.ID != "" {
-		if _, err := m.cascade(ctx, tx, ev, []string{prev.ID}, ReasonSuperseded, g.Subject); err != nil {
+		if _, err := m.cascade(ctx, tx, []string{prev.ID}, ReasonSuperseded, g.Subject); err != nil {
 			return err
 		}
 	}
@@ -453,32 +490,36 @@ func closeRequest(ctx context.Context, tx store.Tx, req store.AuthRequest, now t
 // reason (trimmed to a short printable string). It creates no other state:
 // the pending grant is left for the sweep. Errors as for Approve.
 func (m *Manager) Deny(ctx context.Context, id, reason, actor string) error {
-	return m.inTx(ctx, func(tx store.Tx, ev *events) error {
-		now := m.clock()
-		req, err := m.openRequest(ctx, tx, id, now)
-		if err != nil {
-			return err
-		}
-		g, err := tx.GetGrant(ctx, req.GrantID)
-		if err != nil {
-			return fmt.Errorf("grant: reading grant: %w", err)
-		}
-		reason = sanitize(reason)
-		details, err := json.Marshal(struct {
-			Resource string   `json:"resource,omitempty"`
-			Scopes   []string `json:"scopes,omitempty"`
-		}{req.Resource, req.Scopes})
-		if err != nil {
-			return err
-		}
-		if err := tx.AppendAuditEvents(ctx, []store.AuditEvent{
-			auditEvent(EventAuthorizationDenied, g, reason, actor, now, details)}); err != nil {
-			return fmt.Errorf("grant: writing audit event: %w", err)
-		}
-		ev.add(Event{Type: EventAuthorizationDenied, Reason: reason, Count: 1, ClientID: g.ClientID,
-			Subject: g.Subject, GrantID: g.ID})
-		return nil
-	})
+	return m.inTx(ctx, func(tx store.Tx) error { return m.DenyTx(ctx, tx, id, reason, actor) })
+}
+
+// DenyTx is Deny inside the caller's transaction tx; the event is
+// reported after its commit, as for RevokeTx.
+func (m *Manager) DenyTx(ctx context.Context, tx store.Tx, id, reason, actor string) error {
+	now := m.clock()
+	req, err := m.openRequest(ctx, tx, id, now)
+	if err != nil {
+		return err
+	}
+	g, err := tx.GetGrant(ctx, req.GrantID)
+	if err != nil {
+		return fmt.Errorf("grant: reading grant: %w", err)
+	}
+	reason = sanitize(reason)
+	details, err := json.Marshal(struct {
+		Resource string   `json:"resource,omitempty"`
+		Scopes   []string `json:"scopes,omitempty"`
+	}{req.Resource, req.Scopes})
+	if err != nil {
+		return err
+	}
+	if err := tx.AppendAuditEvents(ctx, []store.AuditEvent{
+		auditEvent(EventAuthorizationDenied, g, reason, actor, now, details)}); err != nil {
+		return fmt.Errorf("grant: writing audit event: %w", err)
+	}
+	m.report(tx, Event{Type: EventAuthorizationDenied, Reason: reason, Count: 1, ClientID: g.ClientID,
+		Subject: g.Subject, GrantID: g.ID})
+	return nil
 }
 
 // sanitize keeps a host-supplied reason short and printable, so it cannot

@@ -60,19 +60,22 @@ func (r Revocation) IDs() []string {
 // the grants it revoked. Any failure rolls everything back.
 func (m *Manager) Revoke(ctx context.Context, ids []string, reason, actor string) ([]store.Grant, error) {
 	var out []store.Grant
-	err := m.inTx(ctx, func(tx store.Tx, ev *events) error {
+	err := m.inTx(ctx, func(tx store.Tx) error {
 		var err error
-		out, err = m.cascade(ctx, tx, ev, ids, reason, actor)
+		out, err = m.RevokeTx(ctx, tx, ids, reason, actor)
 		return err
 	})
 	return out, err
 }
 
-// RevokeTx is Revoke inside the caller's transaction tx. The observer is
-// not told, since grantkit cannot see whether tx commits: report
-// RevocationEvent(revoked, reason) with Report after the commit.
+// RevokeTx is Revoke inside the caller's transaction tx: the store's own
+// (InTx) or a host's joined with an adapter's WithTx, so that, for
+// example, deleting a user and revoking their grants commit together. The
+// grant.revoked event reaches the observer once tx has committed
+// (store.Tx.AfterCommit; for a host transaction, when the host calls
+// Committed), never after a rollback.
 func (m *Manager) RevokeTx(ctx context.Context, tx store.Tx, ids []string, reason, actor string) ([]store.Grant, error) {
-	return m.cascade(ctx, tx, nil, ids, reason, actor)
+	return m.cascade(ctx, tx, ids, reason, actor)
 }
 
 // RevokeWhere revokes, through the cascade, every grant that sel selects
@@ -81,20 +84,17 @@ func (m *Manager) RevokeTx(ctx context.Context, tx store.Tx, ids []string, reaso
 // The number of statements does not depend on how many grants match.
 func (m *Manager) RevokeWhere(ctx context.Context, sel store.Selector, reason, actor string) ([]store.Grant, error) {
 	var out []store.Grant
-	err := m.inTx(ctx, func(tx store.Tx, ev *events) error {
+	err := m.inTx(ctx, func(tx store.Tx) error {
 		var err error
-		out, err = m.revokeWhere(ctx, tx, ev, sel, reason, actor)
+		out, err = m.RevokeWhereTx(ctx, tx, sel, reason, actor)
 		return err
 	})
 	return out, err
 }
 
-// RevokeWhereTx is RevokeWhere inside the caller's transaction tx.
+// RevokeWhereTx is RevokeWhere inside the caller's transaction tx; events
+// are reported after its commit, as for RevokeTx.
 func (m *Manager) RevokeWhereTx(ctx context.Context, tx store.Tx, sel store.Selector, reason, actor string) ([]store.Grant, error) {
-	return m.revokeWhere(ctx, tx, nil, sel, reason, actor)
-}
-
-func (m *Manager) revokeWhere(ctx context.Context, tx store.Tx, ev *events, sel store.Selector, reason, actor string) ([]store.Grant, error) {
 	if reason == "" {
 		return nil, ErrInvalidReason
 	}
@@ -102,12 +102,12 @@ func (m *Manager) revokeWhere(ctx context.Context, tx store.Tx, ev *events, sel 
 	if err != nil {
 		return nil, fmt.Errorf("grant: selecting grants: %w", err)
 	}
-	return m.cascade(ctx, tx, ev, ids, reason, actor)
+	return m.cascade(ctx, tx, ids, reason, actor)
 }
 
 // cascade is the one revocation primitive. It runs a constant number of
 // statements whatever the number of grants and dependent rows.
-func (m *Manager) cascade(ctx context.Context, tx store.Tx, ev *events, ids []string, reason, actor string) ([]store.Grant, error) {
+func (m *Manager) cascade(ctx context.Context, tx store.Tx, ids []string, reason, actor string) ([]store.Grant, error) {
 	if reason == "" {
 		return nil, ErrInvalidReason
 	}
@@ -145,16 +145,13 @@ func (m *Manager) cascade(ctx context.Context, tx store.Tx, ev *events, ids []st
 	if err := tx.AppendAuditEvents(ctx, audit); err != nil {
 		return nil, fmt.Errorf("grant: writing audit events: %w", err)
 	}
-	if ev != nil {
-		ev.add(RevocationEvent(revoked, reason))
-	}
+	m.report(tx, revocationEvent(revoked, reason))
 	return revoked, nil
 }
 
-// RevocationEvent is the grant.revoked observer event of a cascade that
-// revoked the grants revoked. Callers of RevokeTx report it with
-// Manager.Report once their transaction has committed.
-func RevocationEvent(revoked []store.Grant, reason string) Event {
+// revocationEvent is the grant.revoked observer event of a cascade that
+// revoked the grants revoked.
+func revocationEvent(revoked []store.Grant, reason string) Event {
 	e := Event{Type: EventGrantRevoked, Reason: reason, Count: len(revoked)}
 	if len(revoked) == 1 {
 		e.GrantID, e.ClientID, e.Subject = revoked[0].ID, revoked[0].ClientID, revoked[0].Subject

@@ -133,6 +133,24 @@ func dedupe(v []string) []string {
 // ErrInvalidRedirectURI for bad metadata and store.ErrConflict if the id is
 // taken.
 func (m *Manager) RegisterClient(ctx context.Context, md ClientMetadata) (store.Client, string, error) {
+	var (
+		c     store.Client
+		plain string
+	)
+	err := m.inTx(ctx, func(tx store.Tx) error {
+		var err error
+		c, plain, err = m.RegisterClientTx(ctx, tx, md)
+		return err
+	})
+	if err != nil {
+		return store.Client{}, "", err
+	}
+	return c, plain, nil
+}
+
+// RegisterClientTx is RegisterClient inside the caller's transaction tx,
+// e.g. a host's that also records who registered the client.
+func (m *Manager) RegisterClientTx(ctx context.Context, tx store.Tx, md ClientMetadata) (store.Client, string, error) {
 	if err := md.normalize(); err != nil {
 		return store.Client{}, "", err
 	}
@@ -146,7 +164,7 @@ func (m *Manager) RegisterClient(ctx context.Context, md ClientMetadata) (store.
 	if md.Confidential {
 		plain, c.SecretHash = secret.New(secret.ClientSecretPrefix)
 	}
-	if err := m.store.CreateClient(ctx, c); err != nil {
+	if err := tx.CreateClient(ctx, c); err != nil {
 		return store.Client{}, "", fmt.Errorf("grant: registering client: %w", err)
 	}
 	return c, plain, nil
@@ -196,6 +214,27 @@ func (m *Manager) AuthenticateClient(ctx context.Context, id, clientSecret strin
 // ReasonClientChanged, in the same transaction, and the revoked grants are
 // returned. A client.changed audit event records the change.
 func (m *Manager) UpdateClient(ctx context.Context, id string, md ClientMetadata, actor string) (store.Client, []store.Grant, error) {
+	if err := md.normalize(); err != nil { // refused before any transaction
+		return store.Client{}, nil, err
+	}
+	var (
+		updated store.Client
+		revoked []store.Grant
+	)
+	err := m.inTx(ctx, func(tx store.Tx) error {
+		var err error
+		updated, revoked, err = m.UpdateClientTx(ctx, tx, id, md, actor)
+		return err
+	})
+	if err != nil {
+		return store.Client{}, nil, err
+	}
+	return updated, revoked, nil
+}
+
+// UpdateClientTx is UpdateClient inside the caller's transaction tx;
+// events are reported after its commit, as for RevokeTx.
+func (m *Manager) UpdateClientTx(ctx context.Context, tx store.Tx, id string, md ClientMetadata, actor string) (store.Client, []store.Grant, error) {
 	if err := md.normalize(); err != nil {
 		return store.Client{}, nil, err
 	}
@@ -203,7 +242,7 @@ func (m *Manager) UpdateClient(ctx context.Context, id string, md ClientMetadata
 		updated store.Client
 		revoked []store.Grant
 	)
-	err := m.inTx(ctx, func(tx store.Tx, ev *events) error {
+	err := func() error {
 		// Locked so that concurrent updates compare against each other's
 		// result (a stale copy could hide a material change) and so that
 		// authorizations validating against the old registration finish
@@ -223,7 +262,7 @@ func (m *Manager) UpdateClient(ctx context.Context, id string, md ClientMetadata
 		}
 		change := MaterialChange(old, updated)
 		if change.Material() {
-			revoked, err = m.revokeWhere(ctx, tx, ev, store.Selector{ClientID: id}, ReasonClientChanged, actor)
+			revoked, err = m.RevokeWhereTx(ctx, tx, store.Selector{ClientID: id}, ReasonClientChanged, actor)
 			if err != nil {
 				return err
 			}
@@ -237,7 +276,7 @@ func (m *Manager) UpdateClient(ctx context.Context, id string, md ClientMetadata
 		}
 		return tx.AppendAuditEvents(ctx, []store.AuditEvent{
 			auditEvent(EventClientChanged, store.Grant{ClientID: id}, "", actor, updated.UpdatedAt, details)})
-	})
+	}()
 	if err != nil {
 		return store.Client{}, nil, err
 	}
@@ -250,18 +289,31 @@ func (m *Manager) UpdateClient(ctx context.Context, id string, md ClientMetadata
 // does not exist or is already deleted.
 func (m *Manager) DeleteClient(ctx context.Context, id, actor string) ([]store.Grant, error) {
 	var revoked []store.Grant
-	err := m.inTx(ctx, func(tx store.Tx, ev *events) error {
-		at := m.clock()
-		if err := tx.DeleteClient(ctx, id, at); err != nil {
-			return fmt.Errorf("grant: deleting client: %w", err)
-		}
+	err := m.inTx(ctx, func(tx store.Tx) error {
 		var err error
-		revoked, err = m.revokeWhere(ctx, tx, ev, store.Selector{ClientID: id}, ReasonClientDeleted, actor)
-		if err != nil {
-			return err
-		}
-		return tx.AppendAuditEvents(ctx, []store.AuditEvent{
-			auditEvent(EventClientDeleted, store.Grant{ClientID: id}, "", actor, at, nil)})
+		revoked, err = m.DeleteClientTx(ctx, tx, id, actor)
+		return err
 	})
-	return revoked, err
+	if err != nil {
+		return nil, err
+	}
+	return revoked, nil
+}
+
+// DeleteClientTx is DeleteClient inside the caller's transaction tx;
+// events are reported after its commit, as for RevokeTx.
+func (m *Manager) DeleteClientTx(ctx context.Context, tx store.Tx, id, actor string) ([]store.Grant, error) {
+	at := m.clock()
+	if err := tx.DeleteClient(ctx, id, at); err != nil {
+		return nil, fmt.Errorf("grant: deleting client: %w", err)
+	}
+	revoked, err := m.RevokeWhereTx(ctx, tx, store.Selector{ClientID: id}, ReasonClientDeleted, actor)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.AppendAuditEvents(ctx, []store.AuditEvent{
+		auditEvent(EventClientDeleted, store.Grant{ClientID: id}, "", actor, at, nil)}); err != nil {
+		return nil, fmt.Errorf("grant: writing audit event: %w", err)
+	}
+	return revoked, nil
 }

@@ -3,6 +3,8 @@ package grant
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -53,34 +55,41 @@ type ObserverFunc func(ctx context.Context, e Event)
 // Observe calls f.
 func (f ObserverFunc) Observe(ctx context.Context, e Event) { f(ctx, e) }
 
-// events collects what a transaction will report once it commits.
-type events []Event
-
-func (ev *events) add(e Event) { *ev = append(*ev, e) }
-
-// notify logs the events of a committed transaction and hands them to the
-// observer.
-func (m *Manager) notify(ctx context.Context, ev events) {
-	for _, e := range ev {
-		m.log.LogAttrs(ctx, slog.LevelInfo, "grantkit: "+e.Type, slog.String("reason", e.Reason),
-			slog.Int("count", e.Count), slog.String("client_id", e.ClientID), slog.String("grant_id", e.GrantID))
-		if m.observer != nil {
-			m.observer.Observe(ctx, e)
-		}
+// notify logs e and hands it to the observer.
+func (m *Manager) notify(ctx context.Context, e Event) {
+	m.log.LogAttrs(ctx, slog.LevelInfo, "grantkit: "+e.Type, slog.String("reason", e.Reason),
+		slog.Int("count", e.Count), slog.String("client_id", e.ClientID), slog.String("grant_id", e.GrantID))
+	if m.observer != nil {
+		m.observer.Observe(ctx, e)
 	}
 }
 
-// NewAuditEvent builds an audit record (SPEC §2.6) about grant g (the zero
-// Grant for events that concern no grant), for packages that write their
-// own events in a lifecycle transaction. details must hold no token, code,
-// secret, state or PKCE material.
-func NewAuditEvent(typ string, g store.Grant, reason, actor string, at time.Time, details json.RawMessage) store.AuditEvent {
-	return auditEvent(typ, g, reason, actor, at, details)
+// report hands e to the observer once tx has committed.
+func (m *Manager) report(tx store.Tx, e Event) {
+	tx.AfterCommit(func(ctx context.Context) { m.notify(ctx, e) })
 }
 
-// Report logs e and hands it to the observer. Call it only after the
-// transaction that caused e committed.
-func (m *Manager) Report(ctx context.Context, e Event) { m.notify(ctx, events{e}) }
+// RecordTx writes e as an audit event in tx — with actor, the manager's
+// current time and details, which must hold no token, code, secret, state
+// or PKCE material — and reports e to the observer once tx has committed.
+// The token server records code.reused, refresh.reused and
+// liveness.refused this way; a host can record its own security events in
+// the same trail.
+func (m *Manager) RecordTx(ctx context.Context, tx store.Tx, e Event, actor string, details json.RawMessage) error {
+	if e.Type == "" {
+		return errors.New("grant: an event needs a type")
+	}
+	if e.Count == 0 {
+		e.Count = 1
+	}
+	g := store.Grant{ID: e.GrantID, ClientID: e.ClientID, Subject: e.Subject}
+	if err := tx.AppendAuditEvents(ctx, []store.AuditEvent{
+		auditEvent(e.Type, g, e.Reason, actor, m.clock(), details)}); err != nil {
+		return fmt.Errorf("grant: writing audit event: %w", err)
+	}
+	m.report(tx, e)
+	return nil
+}
 
 // auditEvent builds an audit record about grant g (the zero Grant for
 // events that concern no grant). details must hold no secret material.

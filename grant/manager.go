@@ -86,29 +86,34 @@ func New(cfg Config) (*Manager, error) {
 	return m, nil
 }
 
+// The Manager is the wiring root: the token server, the Verifier, the
+// session service and the sweep worker are built from it and take its
+// store, clock, logger and observer, so each is configured once.
+
 // Store returns the store the manager runs on.
 func (m *Manager) Store() store.Store { return m.store }
 
-// Now returns the manager's current time, in UTC truncated to the
-// microsecond as stores keep it.
+// Now returns the manager's current time (Config.Now), in UTC truncated to
+// the microsecond as stores keep it. Every component built from the
+// manager reads time here.
 func (m *Manager) Now() time.Time { return m.clock() }
+
+// Logger returns the manager's logger (Config.Logger or slog.Default()).
+func (m *Manager) Logger() *slog.Logger { return m.log }
+
+// Observer returns the observer components report to: it logs each event
+// at info level and then hands it to Config.Observer, if any. Events that
+// result from a transaction are reported through Tx.AfterCommit instead,
+// so they reach it only once the change is durable.
+func (m *Manager) Observer() Observer { return ObserverFunc(m.notify) }
 
 // clock returns the current time as stores keep it.
 func (m *Manager) clock() time.Time { return m.now().UTC().Truncate(time.Microsecond) }
 
-// inTx runs fn in a transaction of the manager's store and then notifies
-// the observer of the events fn collected, only if the transaction
-// committed.
-func (m *Manager) inTx(ctx context.Context, fn func(tx store.Tx, ev *events) error) error {
-	var ev events
-	err := m.store.InTx(ctx, func(tx store.Tx) error {
-		ev = events{}
-		return fn(tx, &ev)
-	})
-	if err == nil {
-		m.notify(ctx, ev)
-	}
-	return err
+// inTx runs fn in a transaction of the manager's store. Events fn reports
+// with m.report reach the observer after the commit.
+func (m *Manager) inTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	return m.store.InTx(ctx, fn)
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }

@@ -22,18 +22,16 @@ import (
 // Errors. Check them with errors.Is.
 var (
 	// ErrNotFound reports a session that does not exist or is no longer
-	// active (HTTP 404).
-	ErrNotFound = errors.New("session: not found")
+	// active (HTTP 404). It wraps store.ErrNotFound.
+	ErrNotFound = fmt.Errorf("session: %w", store.ErrNotFound)
 	// ErrForbidden reports a caller who may not see or revoke what they
 	// asked for: another subject's session without being an admin, or a
 	// tenant they do not belong to (HTTP 403).
 	ErrForbidden = errors.New("session: forbidden")
 )
 
-// Config configures a Service. Only Grants is required.
+// Config configures a Service. Every field is optional.
 type Config struct {
-	// Grants runs the cascade and holds the store.
-	Grants *grant.Manager
 	// IsMember reports whether caller belongs to tenant. A tenant filter is
 	// refused unless it says yes (or the caller is an admin). nil refuses
 	// every tenant filter.
@@ -48,16 +46,18 @@ type Config struct {
 
 // Service lists and revokes sessions. It is safe for concurrent use.
 type Service struct {
-	cfg   Config
-	store store.Store
+	cfg    Config
+	grants *grant.Manager
+	store  store.Store
 }
 
-// New returns a Service.
-func New(cfg Config) (*Service, error) {
-	if cfg.Grants == nil {
-		return nil, errors.New("session: Config.Grants is nil")
+// New returns a Service over the grants of m, which runs the cascade and
+// holds the store.
+func New(m *grant.Manager, cfg Config) (*Service, error) {
+	if m == nil {
+		return nil, errors.New("session: nil *grant.Manager")
 	}
-	return &Service{cfg: cfg, store: cfg.Grants.Store()}, nil
+	return &Service{cfg: cfg, grants: m, store: m.Store()}, nil
 }
 
 // Session is one connected client: an active grant as a user sees it.
@@ -195,43 +195,61 @@ func (s *Service) displayNames(ctx context.Context, items []store.GrantListing) 
 // revoked through the cascade with reason user_revoked and caller as the
 // actor, and session.revoked is audited, in one transaction.
 func (s *Service) Revoke(ctx context.Context, caller, id string) error {
-	if caller == "" {
-		return fmt.Errorf("%w: no caller", ErrForbidden)
+	// Ownership is checked before the write transaction, so a refused
+	// attempt takes no write lock and the host's admin check runs outside
+	// it; the revocation itself only revokes a grant still active.
+	g, err := s.authorize(ctx, s.store.GetGrant, caller, id)
+	if err != nil {
+		return err
 	}
-	g, err := s.store.GetGrant(ctx, id)
+	return s.store.InTx(ctx, func(tx store.Tx) error { return s.revoke(ctx, tx, caller, g) })
+}
+
+// RevokeTx is Revoke inside the caller's transaction tx (the store's own or
+// a host's joined with an adapter's WithTx); its events reach the observer
+// once tx has committed.
+func (s *Service) RevokeTx(ctx context.Context, tx store.Tx, caller, id string) error {
+	g, err := s.authorize(ctx, tx.GetGrant, caller, id)
+	if err != nil {
+		return err
+	}
+	return s.revoke(ctx, tx, caller, g)
+}
+
+// authorize reads session id with get and checks that caller may revoke it.
+func (s *Service) authorize(ctx context.Context, get func(context.Context, string) (store.Grant, error),
+	caller, id string) (store.Grant, error) {
+	if caller == "" {
+		return store.Grant{}, fmt.Errorf("%w: no caller", ErrForbidden)
+	}
+	g, err := get(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && g.Status != store.GrantActive) {
-		return ErrNotFound
+		return store.Grant{}, ErrNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("session: reading grant: %w", err)
+		return store.Grant{}, fmt.Errorf("session: reading grant: %w", err)
 	}
 	if g.Subject != caller {
 		admin, err := s.isAdmin(ctx, caller)
 		if err != nil {
-			return err
+			return store.Grant{}, err
 		}
 		if !admin {
-			return ErrForbidden
+			return store.Grant{}, ErrForbidden
 		}
 	}
-	var revoked []store.Grant
-	err = s.store.InTx(ctx, func(tx store.Tx) error {
-		var err error
-		revoked, err = s.cfg.Grants.RevokeTx(ctx, tx, []string{g.ID}, grant.ReasonUserRevoked, caller)
-		if err != nil {
-			return err
-		}
-		if len(revoked) == 0 { // revoked by someone else since we read it
-			return ErrNotFound
-		}
-		return tx.AppendAuditEvents(ctx, []store.AuditEvent{grant.NewAuditEvent(grant.EventSessionRevoked, revoked[0],
-			grant.ReasonUserRevoked, caller, revoked[0].RevokedAt, nil)})
-	})
+	return g, nil
+}
+
+// revoke revokes g through the cascade and audits session.revoked, in tx.
+func (s *Service) revoke(ctx context.Context, tx store.Tx, caller string, g store.Grant) error {
+	revoked, err := s.grants.RevokeTx(ctx, tx, []string{g.ID}, grant.ReasonUserRevoked, caller)
 	if err != nil {
 		return err
 	}
-	s.cfg.Grants.Report(ctx, grant.Event{Type: grant.EventSessionRevoked, Reason: grant.ReasonUserRevoked, Count: 1,
-		ClientID: g.ClientID, Subject: g.Subject, GrantID: g.ID})
-	s.cfg.Grants.Report(ctx, grant.RevocationEvent(revoked, grant.ReasonUserRevoked))
-	return nil
+	if len(revoked) == 0 { // revoked by someone else since it was read
+		return ErrNotFound
+	}
+	return s.grants.RecordTx(ctx, tx, grant.Event{Type: grant.EventSessionRevoked, Reason: grant.ReasonUserRevoked,
+		ClientID: g.ClientID, Subject: g.Subject, GrantID: g.ID}, caller, nil)
 }

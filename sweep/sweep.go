@@ -30,10 +30,9 @@ const (
 // ErrBusy reports that another instance holds the sweep: RunOnce did nothing.
 var ErrBusy = errors.New("sweep: another instance is sweeping")
 
-// Config configures a Worker. Only Store is required; zero durations take
+// Config configures a Worker. Every field is optional: zero values take
 // their defaults and negative ones are refused.
 type Config struct {
-	Store store.Store
 	// Interval between runs; default DefaultInterval.
 	Interval time.Duration
 	// BatchSize bounds the rows one statement deletes; default
@@ -67,12 +66,6 @@ type Config struct {
 	// AuditRetention, when positive, deletes audit events older than it.
 	// Zero keeps them forever.
 	AuditRetention time.Duration
-	// Now returns the current time; default time.Now.
-	Now    func() time.Time
-	Logger *slog.Logger
-	// Observer, when set, receives a "sweep.completed" event per run that
-	// deleted rows, with the total count (SPEC §10).
-	Observer grant.Observer
 }
 
 // EventSwept is the observer event type of a sweep run.
@@ -99,18 +92,24 @@ func (c Counts) Total() int64 {
 // RunOnce runs one sweep directly (tests, cron). It is safe for concurrent
 // use.
 type Worker struct {
-	cfg Config
+	cfg      Config
+	store    store.Store
+	now      func() time.Time
+	log      *slog.Logger
+	observer grant.Observer
 
 	mu      sync.Mutex
 	cancel  context.CancelFunc
 	stopped chan struct{}
 }
 
-// New returns a Worker, refusing a nil Store, a negative batch size and
+// New returns a Worker sweeping m's store, with m's clock and logger; each
+// run that deleted rows is reported to m's observer as a sweep.completed
+// event with the total count. It refuses a negative batch size and
 // negative durations.
-func New(cfg Config) (*Worker, error) {
-	if cfg.Store == nil {
-		return nil, errors.New("sweep: Config.Store is nil")
+func New(m *grant.Manager, cfg Config) (*Worker, error) {
+	if m == nil {
+		return nil, errors.New("sweep: nil *grant.Manager")
 	}
 	for _, d := range []struct {
 		name string
@@ -145,13 +144,7 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.BatchSize == 0 {
 		cfg.BatchSize = DefaultBatchSize
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	return &Worker{cfg: cfg}, nil
+	return &Worker{cfg: cfg, store: m.Store(), now: m.Now, log: m.Logger(), observer: m.Observer()}, nil
 }
 
 // RunOnce runs one sweep unless another caller of the same database holds
@@ -161,20 +154,18 @@ func New(cfg Config) (*Worker, error) {
 // ctx ends or a statement fails part-way (with that error).
 func (w *Worker) RunOnce(ctx context.Context) (Counts, error) {
 	var c Counts
-	ran, err := w.cfg.Store.Exclusive(ctx, "sweep", func(ctx context.Context) error {
+	ran, err := w.store.Exclusive(ctx, "sweep", func(ctx context.Context) error {
 		return w.sweep(ctx, &c)
 	})
 	if err == nil && !ran {
 		return Counts{}, ErrBusy
 	}
 	if c.Total() > 0 {
-		w.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "grantkit: sweep", slog.Int64("auth_requests", c.AuthRequests),
+		w.log.LogAttrs(ctx, slog.LevelInfo, "grantkit: sweep", slog.Int64("auth_requests", c.AuthRequests),
 			slog.Int64("abandoned_grants", c.AbandonedGrants), slog.Int64("auth_codes", c.AuthCodes),
 			slog.Int64("refresh_tokens", c.RefreshTokens), slog.Int64("revoked_grants", c.RevokedGrants),
 			slog.Int64("orphan_clients", c.OrphanClients), slog.Int64("audit_events", c.AuditEvents))
-		if w.cfg.Observer != nil {
-			w.cfg.Observer.Observe(ctx, grant.Event{Type: EventSwept, Count: int(c.Total())})
-		}
+		w.observer.Observe(ctx, grant.Event{Type: EventSwept, Count: int(c.Total())})
 	}
 	return c, err
 }
@@ -182,8 +173,8 @@ func (w *Worker) RunOnce(ctx context.Context) (Counts, error) {
 // sweep deletes, in dependency order, so that rows freed by one step
 // (requests, codes, tokens) let the next delete their grants in the same run.
 func (w *Worker) sweep(ctx context.Context, c *Counts) error {
-	now := w.cfg.Now()
-	s := w.cfg.Store
+	now := w.now()
+	s := w.store
 	type step struct {
 		n   *int64
 		del func(limit int) (int64, error)
@@ -256,33 +247,40 @@ func (w *Worker) drain(ctx context.Context, count *int64, del func(limit int) (i
 // Start runs a sweep now and then every Interval in a background goroutine
 // until Stop. A run that finds another instance sweeping is skipped; a
 // failed run is logged and retried at the next tick. Start on a started
-// worker does nothing.
-func (w *Worker) Start(ctx context.Context) {
+// worker does nothing. The loop also ends when ctx does.
+func (w *Worker) Start(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.cancel != nil {
-		return
+		return nil
 	}
 	ctx, w.cancel = context.WithCancel(ctx)
 	w.stopped = make(chan struct{})
 	go w.loop(ctx, w.stopped)
+	return nil
 }
 
 // Stop cancels the run in flight through its context and waits for the
-// background goroutine to end; a Stop called while another is waiting
-// waits too. Stop on a stopped worker does nothing.
-func (w *Worker) Stop() {
+// background goroutine to end, or for ctx to end (returning ctx's error);
+// a Stop called while another is waiting waits too. Stop on a stopped
+// worker returns nil.
+func (w *Worker) Stop(ctx context.Context) error {
 	w.mu.Lock()
 	cancel, stopped := w.cancel, w.stopped
 	w.cancel = nil // stopped stays, for concurrent Stops to wait on
 	w.mu.Unlock()
 	if stopped == nil {
-		return
+		return nil
 	}
 	if cancel != nil {
 		cancel()
 	}
-	<-stopped
+	select {
+	case <-stopped:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (w *Worker) loop(ctx context.Context, stopped chan struct{}) {
@@ -291,7 +289,7 @@ func (w *Worker) loop(ctx context.Context, stopped chan struct{}) {
 	defer t.Stop()
 	for {
 		if _, err := w.RunOnce(ctx); err != nil && !errors.Is(err, ErrBusy) && ctx.Err() == nil {
-			w.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "grantkit: sweep failed", slog.Any("error", err))
+			w.log.LogAttrs(ctx, slog.LevelWarn, "grantkit: sweep failed", slog.Any("error", err))
 		}
 		select {
 		case <-ctx.Done():

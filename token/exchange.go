@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/internal/secret"
@@ -43,7 +42,7 @@ func (s *Server) ExchangeCode(ctx context.Context, r CodeRequest) (Response, err
 		return Response{}, err
 	}
 	if r.Code == "" || r.RedirectURI == "" || r.CodeVerifier == "" {
-		return Response{}, fmt.Errorf("%w: code, redirect_uri and code_verifier are required", ErrInvalidRequest)
+		return Response{}, fmt.Errorf("%w: code, redirect_uri and code_verifier are required", grant.ErrInvalidRequest)
 	}
 	code, err := s.store.GetAuthCode(ctx, secret.Hash(r.Code))
 	if errors.Is(err, store.ErrNotFound) {
@@ -56,26 +55,33 @@ func (s *Server) ExchangeCode(ctx context.Context, r CodeRequest) (Response, err
 		return Response{}, fmt.Errorf("%w: code issued to another client", ErrInvalidGrant)
 	}
 	if !code.UsedAt.IsZero() {
+		// A replay is reuse only when the request is otherwise valid for
+		// the code's client: a confidential client authenticated above; a
+		// public one must prove possession with the PKCE verifier. Anyone
+		// else holding a leaked code gets a plain refusal and revokes
+		// nothing.
+		if client.Public() && !verifyPKCE(code.CodeChallenge, r.CodeVerifier) {
+			return Response{}, fmt.Errorf("%w: PKCE verification failed", ErrInvalidGrant)
+		}
 		return Response{}, s.codeReused(ctx, code)
 	}
-	now := s.cfg.Grants.Now()
+	now := s.grants.Now()
 	switch {
 	case !code.RevokedAt.IsZero():
 		return Response{}, fmt.Errorf("%w: code revoked", ErrInvalidGrant)
 	case !now.Before(code.ExpiresAt):
-		return Response{}, fmt.Errorf("%w: code", ErrExpired)
+		return Response{}, fmt.Errorf("%w: code", ErrGrantExpired)
 	case code.RedirectURI != r.RedirectURI:
 		return Response{}, fmt.Errorf("%w: redirect_uri differs from the authorization request", ErrInvalidGrant)
 	case !verifyPKCE(code.CodeChallenge, r.CodeVerifier):
 		return Response{}, fmt.Errorf("%w: PKCE verification failed", ErrInvalidGrant)
 	}
 	var (
-		resp    Response
-		reused  bool
-		revoked []store.Grant
+		resp   Response
+		reused bool
 	)
 	err = s.store.InTx(ctx, func(tx store.Tx) error {
-		resp, reused, revoked = Response{}, false, nil
+		resp, reused = Response{}, false
 		g, err := tx.GetGrantForUpdate(ctx, code.GrantID)
 		if err != nil {
 			return fmt.Errorf("token: locking grant: %w", err)
@@ -84,7 +90,7 @@ func (s *Server) ExchangeCode(ctx context.Context, r CodeRequest) (Response, err
 			return fmt.Errorf("%w: grant is %s", ErrInvalidGrant, g.Status)
 		}
 		if r.Resource != "" && r.Resource != g.Resource {
-			return fmt.Errorf("%w: resource differs from the grant's", ErrInvalidGrant)
+			return fmt.Errorf("%w: resource differs from the grant's", ErrInvalidTarget)
 		}
 		ok, err := tx.RedeemAuthCode(ctx, code.ID, now)
 		if err != nil {
@@ -97,15 +103,14 @@ func (s *Server) ExchangeCode(ctx context.Context, r CodeRequest) (Response, err
 			cur, err := tx.GetAuthCode(ctx, code.Hash)
 			switch {
 			case errors.Is(err, store.ErrNotFound):
-				return fmt.Errorf("%w: code", ErrExpired)
+				return fmt.Errorf("%w: code", ErrGrantExpired)
 			case err != nil:
 				return fmt.Errorf("token: reading code: %w", err)
 			case cur.UsedAt.IsZero():
 				return fmt.Errorf("%w: code revoked", ErrInvalidGrant)
 			}
 			reused = true
-			revoked, err = s.revokeForCode(ctx, tx, g, now)
-			return err
+			return s.revokeForCode(ctx, tx, g)
 		}
 		if err := s.checkLive(ctx, g); err != nil {
 			return err
@@ -123,13 +128,12 @@ func (s *Server) ExchangeCode(ctx context.Context, r CodeRequest) (Response, err
 	})
 	if err != nil {
 		if errors.Is(err, ErrNotLive) {
-			s.cfg.Grants.Report(ctx, grant.Event{Type: EventLivenessRefused, Reason: "not_live", Count: 1,
+			s.grants.Observer().Observe(ctx, grant.Event{Type: EventLivenessRefused, Reason: "not_live", Count: 1,
 				ClientID: client.ID, GrantID: code.GrantID})
 		}
 		return Response{}, err
 	}
 	if reused {
-		s.reportCodeReuse(ctx, code, revoked)
 		return Response{}, fmt.Errorf("%w: authorization code", ErrReused)
 	}
 	return resp, nil
@@ -138,41 +142,28 @@ func (s *Server) ExchangeCode(ctx context.Context, r CodeRequest) (Response, err
 // codeReused answers a code presented after its redemption: the grant is
 // revoked through the cascade, and code.reused is audited.
 func (s *Server) codeReused(ctx context.Context, code store.AuthCode) error {
-	var revoked []store.Grant
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
 		g, err := tx.GetGrantForUpdate(ctx, code.GrantID)
 		if err != nil {
 			return fmt.Errorf("token: locking grant: %w", err)
 		}
-		revoked, err = s.revokeForCode(ctx, tx, g, s.cfg.Grants.Now())
-		return err
+		return s.revokeForCode(ctx, tx, g)
 	})
 	if err != nil {
 		return err
 	}
-	s.reportCodeReuse(ctx, code, revoked)
 	return fmt.Errorf("%w: authorization code", ErrReused)
 }
 
-// revokeForCode revokes g through the cascade and audits code.reused, in
-// tx; it returns the grants the cascade revoked (none if g already was).
-func (s *Server) revokeForCode(ctx context.Context, tx store.Tx, g store.Grant, now time.Time) ([]store.Grant, error) {
-	revoked, err := s.cfg.Grants.RevokeTx(ctx, tx, []string{g.ID}, grant.ReasonCodeReused, g.ClientID)
-	if err != nil {
-		return nil, err
+// revokeForCode audits code.reused and revokes g through the cascade, in
+// tx; both events reach the observer after the commit.
+func (s *Server) revokeForCode(ctx context.Context, tx store.Tx, g store.Grant) error {
+	if err := s.grants.RecordTx(ctx, tx, grant.Event{Type: grant.EventCodeReused, Reason: grant.ReasonCodeReused,
+		ClientID: g.ClientID, Subject: g.Subject, GrantID: g.ID}, g.ClientID, nil); err != nil {
+		return err
 	}
-	return revoked, tx.AppendAuditEvents(ctx, []store.AuditEvent{
-		grant.NewAuditEvent(grant.EventCodeReused, g, grant.ReasonCodeReused, g.ClientID, now, nil)})
-}
-
-// reportCodeReuse tells the observer, after the commit, about a replayed
-// code and the revocation it caused.
-func (s *Server) reportCodeReuse(ctx context.Context, code store.AuthCode, revoked []store.Grant) {
-	s.cfg.Grants.Report(ctx, grant.Event{Type: grant.EventCodeReused, Reason: grant.ReasonCodeReused, Count: 1,
-		ClientID: code.ClientID, GrantID: code.GrantID})
-	if len(revoked) > 0 {
-		s.cfg.Grants.Report(ctx, grant.RevocationEvent(revoked, grant.ReasonCodeReused))
-	}
+	_, err := s.grants.RevokeTx(ctx, tx, []string{g.ID}, grant.ReasonCodeReused, g.ClientID)
+	return err
 }
 
 // verifyPKCE checks an S256 code verifier against its challenge in

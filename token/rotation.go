@@ -29,6 +29,9 @@ type RefreshRequest struct {
 	// Scopes, when not empty, narrow the new access token; each must be
 	// one of the grant's scopes.
 	Scopes []string
+	// Resource, when set, must be the grant's resource (RFC 8707 §2.2);
+	// otherwise ErrInvalidTarget.
+	Resource string
 }
 
 // Refresh implements RFC 6749 §6 with rotation (RFC 9700 §4.14.2), SPEC
@@ -50,17 +53,16 @@ func (s *Server) Refresh(ctx context.Context, r RefreshRequest) (Response, error
 		return Response{}, err
 	}
 	if r.RefreshToken == "" {
-		return Response{}, fmt.Errorf("%w: refresh_token is required", ErrInvalidRequest)
+		return Response{}, fmt.Errorf("%w: refresh_token is required", grant.ErrInvalidRequest)
 	}
 	hash := secret.Hash(r.RefreshToken)
 	var (
-		resp    Response
-		reused  *store.RefreshToken
-		revoked []store.Grant
+		resp   Response
+		reused bool
 	)
 	err = s.store.InTx(ctx, func(tx store.Tx) error {
-		resp, reused, revoked = Response{}, nil, nil
-		now := s.cfg.Grants.Now()
+		resp, reused = Response{}, false
+		now := s.grants.Now()
 		t, err := tx.GetRefreshToken(ctx, hash)
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("%w: unknown refresh token", ErrInvalidGrant)
@@ -74,6 +76,9 @@ func (s *Server) Refresh(ctx context.Context, r RefreshRequest) (Response, error
 		}
 		if g.ClientID != client.ID {
 			return fmt.Errorf("%w: refresh token issued to another client", ErrInvalidGrant)
+		}
+		if r.Resource != "" && r.Resource != g.Resource {
+			return fmt.Errorf("%w: resource differs from the grant's", ErrInvalidTarget)
 		}
 		if g.Status != store.GrantActive {
 			if t.RevokeReason != reasonRotated || s.inLeeway(t, now) ||
@@ -89,9 +94,8 @@ func (s *Server) Refresh(ctx context.Context, r RefreshRequest) (Response, error
 			// A token rotated away and presented again is reuse even once
 			// its grant is gone (SPEC §4.2 step 1): audited and reported
 			// like any other, with nothing left to revoke.
-			reused = &t
-			return tx.AppendAuditEvents(ctx, []store.AuditEvent{grant.NewAuditEvent(grant.EventRefreshReused, g,
-				grant.ReasonRefreshReused, g.ClientID, now, nil)})
+			reused = true
+			return s.grants.RecordTx(ctx, tx, reuseEvent(g), g.ClientID, nil)
 		}
 		var rotated bool
 		resp, rotated, err = s.rotate(ctx, tx, g, t, r.Scopes, now)
@@ -109,25 +113,19 @@ func (s *Server) Refresh(ctx context.Context, r RefreshRequest) (Response, error
 			return err
 		}
 		if !rotated {
-			reused = &t
-			revoked, err = s.revokeForReuse(ctx, tx, g, t, now)
-			return err
+			reused = true
+			return s.revokeForReuse(ctx, tx, g, t, now)
 		}
 		return nil
 	})
 	if err != nil {
 		if errors.Is(err, ErrNotLive) {
-			s.cfg.Grants.Report(ctx, grant.Event{Type: EventLivenessRefused, Reason: "not_live", Count: 1,
+			s.grants.Observer().Observe(ctx, grant.Event{Type: EventLivenessRefused, Reason: "not_live", Count: 1,
 				ClientID: client.ID})
 		}
 		return Response{}, err
 	}
-	if reused != nil {
-		s.cfg.Grants.Report(ctx, grant.Event{Type: grant.EventRefreshReused, Reason: grant.ReasonRefreshReused,
-			Count: 1, ClientID: client.ID, GrantID: reused.GrantID})
-		if len(revoked) > 0 {
-			s.cfg.Grants.Report(ctx, grant.RevocationEvent(revoked, grant.ReasonRefreshReused))
-		}
+	if reused {
 		return Response{}, fmt.Errorf("%w: refresh token", ErrReused)
 	}
 	return resp, nil
@@ -149,7 +147,7 @@ func (s *Server) rotate(ctx context.Context, tx store.Tx, g store.Grant, t store
 		old, reason = head, reasonRetried
 	}
 	if old.Expired(now) {
-		return Response{}, false, fmt.Errorf("%w: refresh token", ErrExpired)
+		return Response{}, false, fmt.Errorf("%w: refresh token", ErrGrantExpired)
 	}
 	if err := s.checkLive(ctx, g); err != nil {
 		return Response{}, false, err
@@ -203,26 +201,27 @@ func (s *Server) inLeeway(t store.RefreshToken, now time.Time) bool {
 
 // revokeForReuse answers reuse of token t: the family, and under
 // RevokeGrant the grant through the cascade, are revoked, and
-// refresh.reused (and family.revoked) audited, in tx. It returns the
-// grants the cascade revoked.
-func (s *Server) revokeForReuse(ctx context.Context, tx store.Tx, g store.Grant, t store.RefreshToken, now time.Time) ([]store.Grant, error) {
-	audit := []store.AuditEvent{grant.NewAuditEvent(grant.EventRefreshReused, g, grant.ReasonRefreshReused, g.ClientID, now, nil)}
+// refresh.reused (and family.revoked) audited, in tx; the events reach the
+// observer after the commit.
+func (s *Server) revokeForReuse(ctx context.Context, tx store.Tx, g store.Grant, t store.RefreshToken, now time.Time) error {
+	if err := s.grants.RecordTx(ctx, tx, reuseEvent(g), g.ClientID, nil); err != nil {
+		return err
+	}
 	if _, err := tx.RevokeRefreshFamily(ctx, t.FamilyID, reasonReused, now); err != nil {
-		return nil, fmt.Errorf("token: revoking refresh family: %w", err)
+		return fmt.Errorf("token: revoking refresh family: %w", err)
 	}
-	var revoked []store.Grant
 	if s.cfg.ReusePolicy == RevokeGrant {
-		var err error
-		if revoked, err = s.cfg.Grants.RevokeTx(ctx, tx, []string{g.ID}, grant.ReasonRefreshReused, g.ClientID); err != nil {
-			return nil, err
-		}
-	} else {
-		audit = append(audit, grant.NewAuditEvent(grant.EventFamilyRevoked, g, grant.ReasonRefreshReused, g.ClientID, now, nil))
+		_, err := s.grants.RevokeTx(ctx, tx, []string{g.ID}, grant.ReasonRefreshReused, g.ClientID)
+		return err
 	}
-	if err := tx.AppendAuditEvents(ctx, audit); err != nil {
-		return nil, fmt.Errorf("token: writing audit events: %w", err)
-	}
-	return revoked, nil
+	return s.grants.RecordTx(ctx, tx, grant.Event{Type: grant.EventFamilyRevoked, Reason: grant.ReasonRefreshReused,
+		ClientID: g.ClientID, Subject: g.Subject, GrantID: g.ID}, g.ClientID, nil)
+}
+
+// reuseEvent is the refresh.reused event of a replayed token of g.
+func reuseEvent(g store.Grant) grant.Event {
+	return grant.Event{Type: grant.EventRefreshReused, Reason: grant.ReasonRefreshReused, ClientID: g.ClientID,
+		Subject: g.Subject, GrantID: g.ID}
 }
 
 // narrow returns the scopes of a refreshed access token: the grant's, or
@@ -233,7 +232,7 @@ func narrow(granted, requested []string) ([]string, error) {
 	}
 	for _, sc := range requested {
 		if !slices.Contains(granted, sc) {
-			return nil, fmt.Errorf("%w: %q was not granted", ErrInvalidScope, sc)
+			return nil, fmt.Errorf("%w: %q was not granted", grant.ErrInvalidScope, sc)
 		}
 	}
 	return requested, nil

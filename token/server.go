@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -39,13 +40,28 @@ const (
 // returns (for example from the observer's liveness.refused event).
 type LivenessFunc func(ctx context.Context, g store.Grant) (bool, error)
 
-// Config configures a Server.
-type Config struct {
-	// Grants runs the lifecycle: client authentication, the cascade, the
-	// clock and the observer. Required.
-	Grants *grant.Manager
+// Default refresh token lifetimes. A rotating refresh token that never
+// expires is a standing credential for whoever steals it (RFC 9700 §4.14.2
+// recommends expiring unused ones), so grantkit bounds both by default,
+// near what hosted authorization servers ship: Auth0 expires rotating
+// refresh tokens after 15 days unused and a family after 30 days; Okta
+// expires a token unused for 7 days (family unlimited); Keycloak ends an
+// offline session after 30 days idle. An MCP client used weekly keeps
+// working; one unused for over two weeks, or a family older than three
+// months, must authorize again.
+const (
+	DefaultRefreshIdleTTL     = 15 * 24 * time.Hour
+	DefaultRefreshAbsoluteTTL = 90 * 24 * time.Hour
+)
+
+// Unlimited, as RefreshIdleTTL or RefreshAbsoluteTTL, means no such
+// lifetime.
+const Unlimited time.Duration = -1
+
+// ServerConfig configures a Server. Only Minter is required.
+type ServerConfig struct {
 	// Minter signs the access tokens. Required.
-	Minter Minter
+	Minter *Minter
 	// Liveness, when set, is asked before every token is minted.
 	Liveness LivenessFunc
 	// ReusePolicy defaults to RevokeGrant.
@@ -56,10 +72,12 @@ type Config struct {
 	// successor issued the first time is revoked, so a family never has
 	// two active tokens. Default 0: strict.
 	ReuseLeeway time.Duration
-	// RefreshIdleTTL is each refresh token's lifetime; 0 means none.
+	// RefreshIdleTTL is each refresh token's lifetime: a token not
+	// rotated within it expires. Default DefaultRefreshIdleTTL; Unlimited
+	// for none.
 	RefreshIdleTTL time.Duration
-	// RefreshAbsoluteTTL is a family's lifetime from the code exchange;
-	// 0 means none. It is fixed into each family when the family starts:
+	// RefreshAbsoluteTTL is a family's lifetime from the code exchange.
+	// Default DefaultRefreshAbsoluteTTL; Unlimited for none. It is fixed into each family when the family starts:
 	// changing it affects families started afterwards, not existing ones
 	// (to end existing sessions, revoke their grants).
 	RefreshAbsoluteTTL time.Duration
@@ -68,26 +86,50 @@ type Config struct {
 // Server implements the token endpoint's grants (RFC 6749 §4.1.3, §6). It
 // is safe for concurrent use.
 type Server struct {
-	cfg   Config
-	store store.Store
+	cfg    ServerConfig
+	grants *grant.Manager
+	store  store.Store
+	// idle and absolute are the refresh lifetimes, 0 for none.
+	idle, absolute time.Duration
 }
 
-// NewServer returns a Server; it refuses a missing Grants or Minter and
-// negative durations.
-func NewServer(cfg Config) (*Server, error) {
-	if cfg.Grants == nil || cfg.Minter.Keys == nil || cfg.Minter.Issuer == "" {
-		return nil, errors.New("token: Config needs Grants and a Minter with Issuer and Keys")
+// NewServer returns a Server over the grants of m, which provides client
+// authentication, the cascade, the store, the clock and the observer. It
+// refuses a missing Minter, an unknown ReusePolicy and negative durations
+// (other than Unlimited).
+func NewServer(m *grant.Manager, cfg ServerConfig) (*Server, error) {
+	if m == nil || cfg.Minter == nil {
+		return nil, errors.New("token: NewServer needs a *grant.Manager and ServerConfig.Minter")
 	}
-	if cfg.ReuseLeeway < 0 || cfg.RefreshIdleTTL < 0 || cfg.RefreshAbsoluteTTL < 0 || cfg.Minter.TTL < 0 {
-		return nil, errors.New("token: durations must not be negative")
+	if cfg.ReuseLeeway < 0 {
+		return nil, errors.New("token: ServerConfig.ReuseLeeway is negative")
 	}
 	if cfg.ReusePolicy != RevokeGrant && cfg.ReusePolicy != RevokeFamily {
 		return nil, errors.New("token: unknown ReusePolicy")
 	}
-	if cfg.Minter.TTL == 0 {
-		cfg.Minter.TTL = DefaultAccessTTL
+	s := &Server{cfg: cfg, grants: m, store: m.Store()}
+	var err error
+	if s.idle, err = lifetime("RefreshIdleTTL", cfg.RefreshIdleTTL, DefaultRefreshIdleTTL); err != nil {
+		return nil, err
 	}
-	return &Server{cfg: cfg, store: cfg.Grants.Store()}, nil
+	if s.absolute, err = lifetime("RefreshAbsoluteTTL", cfg.RefreshAbsoluteTTL, DefaultRefreshAbsoluteTTL); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// lifetime resolves a configured refresh lifetime: 0 is the default,
+// Unlimited is none (0), any other negative value is refused.
+func lifetime(name string, d, def time.Duration) (time.Duration, error) {
+	switch {
+	case d == 0:
+		return def, nil
+	case d == Unlimited:
+		return 0, nil
+	case d < 0:
+		return 0, fmt.Errorf("token: ServerConfig.%s is negative (use Unlimited for none)", name)
+	}
+	return d, nil
 }
 
 // Response is a successful token response (RFC 6749 §5.1).
@@ -104,12 +146,12 @@ type Response struct {
 
 // authenticate checks the client and that it registered grantType.
 func (s *Server) authenticate(ctx context.Context, clientID, secret, grantType string) (store.Client, error) {
-	c, err := s.cfg.Grants.AuthenticateClient(ctx, clientID, secret)
+	c, err := s.grants.AuthenticateClient(ctx, clientID, secret)
 	if err != nil {
 		return store.Client{}, err
 	}
 	if !slices.Contains(c.GrantTypes, grantType) {
-		return store.Client{}, ErrUnauthorizedClient
+		return store.Client{}, grant.ErrUnauthorizedClient
 	}
 	return c, nil
 }
@@ -135,7 +177,7 @@ func (s *Server) response(g store.Grant, scopes []string, refresh string, now ti
 	if err != nil {
 		return Response{}, err
 	}
-	return Response{AccessToken: raw, TokenType: "Bearer", ExpiresIn: int64(s.cfg.Minter.TTL / time.Second),
+	return Response{AccessToken: raw, TokenType: "Bearer", ExpiresIn: int64(s.cfg.Minter.TTL() / time.Second),
 		RefreshToken: refresh, Scope: strings.Join(scopes, " "), Claims: claims}, nil
 }
 
@@ -147,12 +189,12 @@ func (s *Server) newRefresh(g store.Grant, parent store.RefreshToken, now time.T
 		CreatedAt: now, FamilyExpiresAt: parent.FamilyExpiresAt}
 	if t.FamilyID == "" {
 		t.FamilyID = newID()
-		if s.cfg.RefreshAbsoluteTTL > 0 {
-			t.FamilyExpiresAt = now.Add(s.cfg.RefreshAbsoluteTTL)
+		if s.absolute > 0 {
+			t.FamilyExpiresAt = now.Add(s.absolute)
 		}
 	}
-	if s.cfg.RefreshIdleTTL > 0 {
-		t.ExpiresAt = now.Add(s.cfg.RefreshIdleTTL)
+	if s.idle > 0 {
+		t.ExpiresAt = now.Add(s.idle)
 	}
 	return t, raw
 }

@@ -10,11 +10,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/store"
 )
 
@@ -46,40 +48,46 @@ type VerifierConfig struct {
 	// Algorithms accepted; default EdDSA and ES256. "none" and HMAC
 	// algorithms are never accepted.
 	Algorithms []jose.SignatureAlgorithm
-	// Store is read for the grant check and written, off the request's
-	// path, for last_used_at.
-	Store store.Store
 	// Leeway for exp, nbf and iat; default DefaultLeeway.
 	Leeway time.Duration
 	// TouchWindow is the last_used_at debounce; default DefaultTouchWindow.
 	TouchWindow time.Duration
-	Now         func() time.Time
-	Logger      *slog.Logger
 }
 
 // Verifier checks access tokens on the resource side (SPEC §5): signature
 // with an allowed algorithm and a known key, typ at+jwt, iss, aud, exp,
 // nbf and iat; then the grant check against the store, so a revoked grant's
-// tokens fail on the very next request. It records last_used_at with a
-// debounce from one background goroutine; call Close to stop it. It is safe
+// tokens fail on the very next request. Between Start and Stop it records
+// last_used_at with a debounce from one background goroutine. It is safe
 // for concurrent use.
 type Verifier struct {
 	cfg     VerifierConfig
+	store   store.Store
+	now     func() time.Time
+	log     *slog.Logger
 	algs    []jose.SignatureAlgorithm
 	touches chan string
-	quit    chan struct{}
-	done    chan struct{}
-	stop    sync.Once
-	// ctx is cancelled by Close, so a write stuck on the database does not
-	// hold Close up.
-	ctx    context.Context
+
+	mu      sync.Mutex
+	running bool
+	// recording is running, readable by Verify without the mutex.
+	recording atomic.Bool
+	// cancel ends the writer's context, so a write stuck on the database
+	// does not hold Stop up; done is closed when the writer has returned.
 	cancel context.CancelFunc
+	done   chan struct{}
 }
 
-// NewVerifier returns a Verifier and starts its last_used_at writer.
-func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
-	if cfg.Issuer == "" || cfg.Resource == "" || cfg.Keys == nil || cfg.Store == nil {
-		return nil, errors.New("token: VerifierConfig needs Issuer, Resource, Keys and Store")
+// NewVerifier returns a Verifier reading grants through m's store and
+// time from m's clock, logging to m's logger. Call Start to record
+// last_used_at; Verify works without it. In a resource server sharing the
+// authorization server's process, build cfg with Minter.VerifierConfig.
+func NewVerifier(m *grant.Manager, cfg VerifierConfig) (*Verifier, error) {
+	if m == nil {
+		return nil, errors.New("token: NewVerifier needs a *grant.Manager")
+	}
+	if cfg.Issuer == "" || cfg.Resource == "" || cfg.Keys == nil {
+		return nil, errors.New("token: VerifierConfig needs Issuer, Resource and Keys")
 	}
 	if cfg.Leeway < 0 || cfg.TouchWindow < 0 {
 		return nil, errors.New("token: negative Leeway or TouchWindow")
@@ -90,12 +98,6 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	if cfg.TouchWindow == 0 {
 		cfg.TouchWindow = DefaultTouchWindow
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
 	algs := cfg.Algorithms
 	if len(algs) == 0 {
 		algs = []jose.SignatureAlgorithm{EdDSA, ES256}
@@ -105,19 +107,48 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 			return nil, fmt.Errorf("%w: %s", ErrUnsupportedAlgorithm, a)
 		}
 	}
-	v := &Verifier{cfg: cfg, algs: slices.Clone(algs), touches: make(chan string, touchQueue),
-		quit: make(chan struct{}), done: make(chan struct{})}
-	v.ctx, v.cancel = context.WithCancel(context.Background())
-	go v.touchLoop()
-	return v, nil
+	return &Verifier{cfg: cfg, store: m.Store(), now: m.Now, log: m.Logger(), algs: slices.Clone(algs),
+		touches: make(chan string, touchQueue)}, nil
 }
 
-// Close stops the last_used_at writer and waits for it; a write in flight
-// is cancelled and touches still queued are dropped. Verify keeps working
-// after Close, without recording last_used_at.
-func (v *Verifier) Close() {
-	v.stop.Do(func() { close(v.quit); v.cancel() })
-	<-v.done
+// Start starts the background goroutine that records last_used_at for the
+// grants Verify saw, debounced by TouchWindow (one write per grant per
+// window, off the request's path). It runs until ctx ends or Stop. Start on
+// a started Verifier does nothing.
+func (v *Verifier) Start(ctx context.Context) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.running {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	v.running, v.cancel, v.done = true, cancel, make(chan struct{})
+	v.recording.Store(true)
+	go v.touchLoop(ctx, v.done)
+	return nil
+}
+
+// Stop stops the last_used_at writer and waits for it to return, or for
+// ctx to end (then returning ctx's error); a write in flight is cancelled
+// and touches still queued are dropped. Verify keeps working after Stop,
+// without recording last_used_at. Stop on a stopped Verifier returns nil.
+func (v *Verifier) Stop(ctx context.Context) error {
+	v.mu.Lock()
+	if !v.running {
+		v.mu.Unlock()
+		return nil
+	}
+	v.running = false
+	v.recording.Store(false)
+	cancel, done := v.cancel, v.done
+	v.mu.Unlock()
+	cancel()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Verify checks raw and returns its claims. Every refusal wraps
@@ -129,7 +160,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 	if err != nil {
 		return Claims{}, err
 	}
-	g, err := v.cfg.Store.GetGrant(ctx, c.GrantID)
+	g, err := v.store.GetGrant(ctx, c.GrantID)
 	if errors.Is(err, store.ErrNotFound) {
 		return Claims{}, ErrGrantInactive
 	}
@@ -139,9 +170,11 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 	if err := checkGrant(c, g, v.cfg.Resource); err != nil {
 		return Claims{}, err
 	}
-	select { // never block the request for bookkeeping
-	case v.touches <- g.ID:
-	default:
+	if v.recording.Load() {
+		select { // never block the request for bookkeeping
+		case v.touches <- g.ID:
+		default:
+		}
 	}
 	return c, nil
 }
@@ -180,7 +213,7 @@ func (v *Verifier) verifyJWT(raw string) (Claims, error) {
 	if err := tok.Claims(key.Key, &c); err != nil {
 		return Claims{}, ErrSignature
 	}
-	now := v.cfg.Now()
+	now := v.now()
 	switch {
 	case c.Issuer != v.cfg.Issuer:
 		return Claims{}, ErrIssuer
@@ -189,7 +222,7 @@ func (v *Verifier) verifyJWT(raw string) (Claims, error) {
 	case c.Expiry == nil:
 		return Claims{}, ErrMissingExpiry
 	case !now.Before(c.Expiry.Time().Add(v.cfg.Leeway)):
-		return Claims{}, ErrTokenExpired
+		return Claims{}, ErrAccessTokenExpired
 	case c.NotBefore != nil && now.Add(v.cfg.Leeway).Before(c.NotBefore.Time()),
 		c.IssuedAt != nil && now.Add(v.cfg.Leeway).Before(c.IssuedAt.Time()):
 		return Claims{}, ErrNotYetValid
@@ -242,17 +275,17 @@ func headerAlg(raw string) string {
 // the store's debounce predicate, so a busy grant is written at most once
 // per window. It also remembers what it wrote, so a busy grant costs no
 // statement at all within the window.
-func (v *Verifier) touchLoop() {
-	defer close(v.done)
+func (v *Verifier) touchLoop(ctx context.Context, done chan struct{}) {
+	defer close(done)
 	written := map[string]time.Time{}
 	for {
 		var id string
 		select {
 		case id = <-v.touches:
-		case <-v.quit:
+		case <-ctx.Done():
 			return
 		}
-		now := v.cfg.Now()
+		now := v.now()
 		batch := map[string]bool{}
 		for {
 			if now.Sub(written[id]) >= v.cfg.TouchWindow {
@@ -276,9 +309,9 @@ func (v *Verifier) touchLoop() {
 			ids = append(ids, id)
 			written[id] = now
 		}
-		ctx, cancel := context.WithTimeout(v.ctx, 5*time.Second)
-		if _, err := v.cfg.Store.TouchGrants(ctx, ids, now, v.cfg.TouchWindow); err != nil && v.ctx.Err() == nil {
-			v.cfg.Logger.Warn("grantkit: recording last_used_at", slog.Any("error", err))
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if _, err := v.store.TouchGrants(wctx, ids, now, v.cfg.TouchWindow); err != nil && ctx.Err() == nil {
+			v.log.Warn("grantkit: recording last_used_at", slog.Any("error", err))
 		}
 		cancel()
 		if len(written) > 4*touchQueue { // forget what the window has passed
