@@ -83,7 +83,10 @@ func BenchmarkMint(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	m := token.Minter{Issuer: vtIssuer, Keys: ks, TTL: 5 * time.Minute}
+	m, err := token.NewMinter(token.MinterConfig{Issuer: vtIssuer, Keys: ks, TTL: 5 * time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
 	g := store.Grant{ID: "0195f7a0-0000-7000-8000-000000000001", ClientID: "0195f7a0-0000-7000-8000-000000000002",
 		Subject: "alice", Resource: vtResource, Scopes: []string{"read", "write"}, ConfigVersion: 3,
 		Status: store.GrantActive}

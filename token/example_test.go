@@ -18,7 +18,7 @@ import (
 
 // exampleGrant opens an in-memory store and returns it with an active
 // grant of alice for https://api.example/mcp.
-func exampleGrant(ctx context.Context) (*sqlite.Store, store.Grant) {
+func exampleGrant(ctx context.Context) (*sqlite.Store, *grant.Manager, store.Grant) {
 	s, err := sqlite.Open(ctx, sqlite.Config{})
 	if err != nil {
 		log.Fatal(err)
@@ -46,25 +46,26 @@ func exampleGrant(ctx context.Context) (*sqlite.Store, store.Grant) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	return s, ap.Grant
+	return s, m, ap.Grant
 }
 
 // Rotating the signing key without downtime: tokens of the previous key
 // keep verifying until the key is removed, once they have expired.
 func ExampleKeySet_Rotate() {
 	ctx := context.Background()
-	s, g := exampleGrant(ctx)
+	s, m, g := exampleGrant(ctx)
 	defer s.Close()
 
 	first, _ := token.GenerateKey(token.EdDSA)
 	keys, _ := token.NewKeySet(first)
-	minter := token.Minter{Issuer: "https://as.example", Keys: keys}
-	verifier, err := token.NewVerifier(token.VerifierConfig{Issuer: "https://as.example",
-		Resource: "https://api.example/mcp", Keys: keys, Store: s})
+	minter, err := token.NewMinter(token.MinterConfig{Issuer: "https://as.example", Keys: keys})
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer verifier.Close()
+	verifier, err := token.NewVerifier(m, minter.VerifierConfig("https://api.example/mcp"))
+	if err != nil {
+		log.Fatal(err)
+	}
 	verify := func(raw string) string {
 		if _, err := verifier.Verify(ctx, raw); err != nil {
 			return err.Error()

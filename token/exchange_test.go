@@ -117,14 +117,14 @@ func TestExchangeCodeRefused(t *testing.T) {
 		redeemed bool // the code is still redeemable afterwards
 	}{
 		{name: "wrong secret", req: func(_ *fixture, r *token.CodeRequest) { r.ClientSecret = "gk_cs_wrong" },
-			want: token.ErrInvalidClient, code: "invalid_client", redeemed: true},
+			want: grant.ErrInvalidClient, code: "invalid_client", redeemed: true},
 		{name: "missing secret", req: func(_ *fixture, r *token.CodeRequest) { r.ClientSecret = "" },
-			want: token.ErrInvalidClient, code: "invalid_client", redeemed: true},
+			want: grant.ErrInvalidClient, code: "invalid_client", redeemed: true},
 		{name: "public client sending a secret", public: true,
 			req:  func(f *fixture, r *token.CodeRequest) { r.ClientSecret = f.c.Secret },
-			want: token.ErrInvalidClient, code: "invalid_client", redeemed: true},
+			want: grant.ErrInvalidClient, code: "invalid_client", redeemed: true},
 		{name: "unknown client", req: func(_ *fixture, r *token.CodeRequest) { r.ClientID = "nobody" },
-			want: token.ErrInvalidClient, code: "invalid_client", redeemed: true},
+			want: grant.ErrInvalidClient, code: "invalid_client", redeemed: true},
 		{name: "wrong PKCE verifier", public: true,
 			req:  func(_ *fixture, r *token.CodeRequest) { r.CodeVerifier = strings.Repeat("a", 43) },
 			want: token.ErrInvalidGrant, code: "invalid_grant", redeemed: true},
@@ -133,7 +133,7 @@ func TestExchangeCodeRefused(t *testing.T) {
 			want: token.ErrInvalidGrant, code: "invalid_grant", redeemed: true},
 		{name: "missing PKCE verifier", public: true,
 			req:  func(_ *fixture, r *token.CodeRequest) { r.CodeVerifier = "" },
-			want: token.ErrInvalidRequest, code: "invalid_request", redeemed: true},
+			want: grant.ErrInvalidRequest, code: "invalid_request", redeemed: true},
 		{name: "wrong redirect_uri", req: func(_ *fixture, r *token.CodeRequest) { r.RedirectURI = flowOtherRedirect },
 			want: token.ErrInvalidGrant, code: "invalid_grant", redeemed: true},
 		{name: "redirect_uri with a trailing slash", req: func(_ *fixture, r *token.CodeRequest) { r.RedirectURI += "/" },
@@ -144,10 +144,10 @@ func TestExchangeCodeRefused(t *testing.T) {
 		{name: "unknown code", req: func(_ *fixture, r *token.CodeRequest) { r.Code = "gk_ac_unknown" },
 			want: token.ErrInvalidGrant, code: "invalid_grant", redeemed: true},
 		{name: "another resource", req: func(_ *fixture, r *token.CodeRequest) { r.Resource = "https://other.example" },
-			want: token.ErrInvalidGrant, code: "invalid_grant", redeemed: true},
+			want: token.ErrInvalidTarget, code: "invalid_target", redeemed: true},
 		{name: "expired code", setup: func(_ *testing.T, f *fixture) { f.e.clk.Advance(grant.DefaultCodeTTL) },
 			req:  func(*fixture, *token.CodeRequest) {},
-			want: token.ErrExpired, code: "invalid_grant"},
+			want: token.ErrGrantExpired, code: "invalid_grant"},
 		{name: "grant revoked before the exchange",
 			setup: func(t *testing.T, f *fixture) {
 				if _, err := f.e.m.Revoke(context.Background(), []string{f.ap.Grant.ID}, grant.ReasonUserRevoked, "alice"); err != nil {
@@ -181,7 +181,7 @@ func TestExchangeCodeRefused(t *testing.T) {
 				if !errors.Is(err, tt.want) {
 					t.Fatalf("got %v, want %v", err, tt.want)
 				}
-				if got := token.ErrorCode(err); got != tt.code {
+				if got := errCode(err); got != tt.code {
 					t.Errorf("ErrorCode = %q, want %q", got, tt.code)
 				}
 				if errors.Is(err, token.ErrReused) {
@@ -233,8 +233,8 @@ func TestExchangeCodeReuse(t *testing.T) {
 		e.clk.Advance(time.Second)
 
 		resp, err := e.srv.ExchangeCode(ctx, req)
-		if !errors.Is(err, token.ErrReused) || token.ErrorCode(err) != "invalid_grant" {
-			t.Fatalf("second exchange: got %v (%s), want ErrReused (invalid_grant)", err, token.ErrorCode(err))
+		if !errors.Is(err, token.ErrReused) || errCode(err) != "invalid_grant" {
+			t.Fatalf("second exchange: got %v (%s), want ErrReused (invalid_grant)", err, errCode(err))
 		}
 		if diff := cmp.Diff(token.Response{}, resp); diff != "" {
 			t.Errorf("tokens returned on reuse:\n%s", diff)
@@ -311,8 +311,8 @@ func TestExchangeCodeLiveness(t *testing.T) {
 				before := e.snapshot()
 				e.setLive(tt.live)
 				resp, err := e.srv.ExchangeCode(context.Background(), req)
-				if !errors.Is(err, tt.want) || token.ErrorCode(err) != tt.code || errors.Is(err, token.ErrInvalidGrant) != tt.invalid {
-					t.Fatalf("got %v (%s), want %v (%s)", err, token.ErrorCode(err), tt.want, tt.code)
+				if !errors.Is(err, tt.want) || errCode(err) != tt.code || errors.Is(err, token.ErrInvalidGrant) != tt.invalid {
+					t.Fatalf("got %v (%s), want %v (%s)", err, errCode(err), tt.want, tt.code)
 				}
 				if diff := cmp.Diff(token.Response{}, resp); diff != "" {
 					t.Errorf("tokens returned with the error:\n%s", diff)
@@ -376,7 +376,7 @@ func TestExchangeCodeChangedMeanwhile(t *testing.T) {
 		{"deleted by the sweep", func(ctx context.Context, tx store.Tx, _ string) error {
 			_, err := tx.DeleteExpiredAuthCodes(ctx, flowT0.Add(24*time.Hour), 100)
 			return err
-		}, token.ErrExpired},
+		}, token.ErrGrantExpired},
 		{"revoked", func(ctx context.Context, tx store.Tx, grantID string) error {
 			_, err := tx.RevokeAuthCodes(ctx, []string{grantID}, flowT0)
 			return err

@@ -31,7 +31,7 @@ func TestFaults(t *testing.T) {
 	type op func(ctx context.Context, srv *token.Server) (token.Response, error)
 	cases := []struct {
 		name string
-		opts []func(*token.Config)
+		opts []func(*token.ServerConfig)
 		// setup prepares the env and returns the operation under test.
 		setup func(e *flowEnv) op
 		// want is the operation's outcome without failure.
@@ -81,7 +81,7 @@ func TestFaults(t *testing.T) {
 			}
 		}},
 		{name: "Refresh reused, RevokeFamily", want: token.ErrReused,
-			opts: []func(*token.Config){func(c *token.Config) { c.ReusePolicy = token.RevokeFamily }},
+			opts: []func(*token.ServerConfig){func(c *token.ServerConfig) { c.ReusePolicy = token.RevokeFamily }},
 			setup: func(e *flowEnv) op {
 				sess := e.login("alice")
 				e.refresh(sess, sess.Resp.RefreshToken)
@@ -90,7 +90,7 @@ func TestFaults(t *testing.T) {
 				}
 			}},
 		{name: "Refresh retry within the leeway",
-			opts: []func(*token.Config){func(c *token.Config) { c.ReuseLeeway = time.Minute }},
+			opts: []func(*token.ServerConfig){func(c *token.ServerConfig) { c.ReuseLeeway = time.Minute }},
 			setup: func(e *flowEnv) op {
 				sess := e.login("alice")
 				e.refresh(sess, sess.Resp.RefreshToken)
@@ -109,7 +109,7 @@ func TestFaults(t *testing.T) {
 				}
 			}},
 		{name: "Refresh overtaken within the leeway",
-			opts: []func(*token.Config){func(c *token.Config) { c.ReuseLeeway = time.Minute }},
+			opts: []func(*token.ServerConfig){func(c *token.ServerConfig) { c.ReuseLeeway = time.Minute }},
 			wrap: func(s store.Store) store.Store { return flowStale{s} },
 			setup: func(e *flowEnv) op {
 				sess := e.login("alice")
@@ -148,7 +148,7 @@ func TestFaults(t *testing.T) {
 					if !errors.Is(err, faultstore.ErrInjected) {
 						t.Fatalf("failure at call %d (%s): got %v, want the injected error", k, calls[k-1], err)
 					}
-					if got := token.ErrorCode(err); got != "server_error" || errors.Is(err, token.ErrInvalidGrant) {
+					if got := errCode(err); got != "server_error" || errors.Is(err, token.ErrInvalidGrant) {
 						t.Errorf("failure at call %d (%s): answered %q (%v), want server_error", k, calls[k-1], got, err)
 					}
 					if diff := cmp.Diff(token.Response{}, resp); diff != "" {

@@ -98,8 +98,8 @@ func TestRaceRefresh(t *testing.T) {
 				case err == nil:
 					wins++
 					winner = resps[i]
-				case !errors.Is(err, token.ErrInvalidGrant) || token.ErrorCode(err) != "invalid_grant":
-					t.Errorf("round %d: a losing refresh got %v (%s), want invalid_grant", round, err, token.ErrorCode(err))
+				case !errors.Is(err, token.ErrInvalidGrant) || errCode(err) != "invalid_grant":
+					t.Errorf("round %d: a losing refresh got %v (%s), want invalid_grant", round, err, errCode(err))
 				case errors.Is(err, token.ErrReused):
 					reused++
 				}
@@ -154,8 +154,8 @@ func TestRaceExchangeCode(t *testing.T) {
 				case err == nil:
 					wins++
 					winner = resps[i]
-				case !errors.Is(err, token.ErrInvalidGrant) || token.ErrorCode(err) != "invalid_grant":
-					t.Errorf("round %d: a losing exchange got %v (%s), want invalid_grant", round, err, token.ErrorCode(err))
+				case !errors.Is(err, token.ErrInvalidGrant) || errCode(err) != "invalid_grant":
+					t.Errorf("round %d: a losing exchange got %v (%s), want invalid_grant", round, err, errCode(err))
 				case errors.Is(err, token.ErrReused):
 					reused++
 				}
@@ -220,7 +220,7 @@ func TestRaceRevokeRefresh(t *testing.T) {
 				refreshed++
 			case !errors.Is(errRefresh, token.ErrInvalidGrant) || errors.Is(errRefresh, token.ErrReused):
 				t.Errorf("round %d: refresh racing a revocation: got %v (%s), want success or invalid_grant",
-					round, errRefresh, token.ErrorCode(errRefresh))
+					round, errRefresh, errCode(errRefresh))
 			}
 			if _, err := e.s.GetRefreshFamilyHead(ctx, family); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("round %d: the revoked grant's family still has an active token (%v)", round, err)
@@ -245,7 +245,7 @@ func TestRaceLeewayRetry(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
 		ctx := context.Background()
-		e := flowOpen(t, db, func(c *token.Config) { c.ReuseLeeway = flowLeeway })
+		e := flowOpen(t, db, func(c *token.ServerConfig) { c.ReuseLeeway = flowLeeway })
 		c := e.client()
 		for round := range flowRounds {
 			ap := e.authorize(c, fmt.Sprintf("user-%d", round))

@@ -69,7 +69,7 @@ func BenchmarkRefresh(b *testing.B) {
 			vtCompare(b, "refreshes/s", func(b *testing.B) (vtOp, vtOp) {
 				counter := &store.Counter{}
 				e := vtNewEnv(b, a.open(b, counter))
-				srv, err := token.NewServer(token.Config{Grants: e.m, Minter: e.minter})
+				srv, err := token.NewServer(e.m, token.ServerConfig{Minter: e.minter})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -74,8 +74,8 @@ func TestRefreshRotation(t *testing.T) {
 		flowNoMaterial(t, e.snapshot(), chain...)
 
 		_, err = e.srv.Refresh(context.Background(), sess.refreshRequest(chain[0]))
-		if !errors.Is(err, token.ErrReused) || token.ErrorCode(err) != "invalid_grant" {
-			t.Fatalf("rotated token presented again: got %v (%s), want ErrReused (invalid_grant)", err, token.ErrorCode(err))
+		if !errors.Is(err, token.ErrReused) || errCode(err) != "invalid_grant" {
+			t.Fatalf("rotated token presented again: got %v (%s), want ErrReused (invalid_grant)", err, errCode(err))
 		}
 	})
 }
@@ -106,7 +106,7 @@ func TestRefreshReusePolicy(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
 				ctx := context.Background()
-				e := flowOpen(t, db, func(c *token.Config) { c.ReusePolicy = tt.policy })
+				e := flowOpen(t, db, func(c *token.ServerConfig) { c.ReusePolicy = tt.policy })
 				sess := e.login("alice")
 				// A second family on the same grant: the same authorization
 				// again reuses the active grant.
@@ -119,8 +119,8 @@ func TestRefreshReusePolicy(t *testing.T) {
 				next := e.refresh(sess, sess.Resp.RefreshToken)
 				e.clk.Advance(time.Second)
 				resp, err := e.srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken))
-				if !errors.Is(err, token.ErrReused) || token.ErrorCode(err) != "invalid_grant" {
-					t.Fatalf("reuse: got %v (%s), want ErrReused (invalid_grant)", err, token.ErrorCode(err))
+				if !errors.Is(err, token.ErrReused) || errCode(err) != "invalid_grant" {
+					t.Fatalf("reuse: got %v (%s), want ErrReused (invalid_grant)", err, errCode(err))
 				}
 				if diff := cmp.Diff(token.Response{}, resp); diff != "" {
 					t.Errorf("tokens returned on reuse:\n%s", diff)
@@ -199,7 +199,7 @@ func TestRefreshOvertaken(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
 				ctx := context.Background()
-				e := flowOpen(t, db, func(c *token.Config) { c.ReuseLeeway = tt.leeway })
+				e := flowOpen(t, db, func(c *token.ServerConfig) { c.ReuseLeeway = tt.leeway })
 				sess := e.login("alice")
 				first := e.refresh(sess, sess.Resp.RefreshToken) // the request that won
 				_, srv := e.server(flowStale{e.s})
@@ -243,8 +243,8 @@ func TestRefreshScope(t *testing.T) {
 		{"subset", []string{"read"}, "read", nil},
 		{"other subset", []string{"write"}, "write", nil},
 		{"same set reordered", []string{"write", "read"}, "write read", nil},
-		{"superset", []string{"read", "write", "admin"}, "", token.ErrInvalidScope},
-		{"disjoint", []string{"admin"}, "", token.ErrInvalidScope},
+		{"superset", []string{"read", "write", "admin"}, "", grant.ErrInvalidScope},
+		{"disjoint", []string{"admin"}, "", grant.ErrInvalidScope},
 	}
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
@@ -261,7 +261,7 @@ func TestRefreshScope(t *testing.T) {
 					t.Fatalf("got %v, want %v", err, tt.want)
 				}
 				if tt.want != nil {
-					if got := token.ErrorCode(err); got != "invalid_scope" {
+					if got := errCode(err); got != "invalid_scope" {
 						t.Errorf("ErrorCode = %q, want invalid_scope", got)
 					}
 					if diff := cmp.Diff(before, e.snapshot()); diff != "" {
@@ -309,14 +309,17 @@ func TestRefreshLifetimes(t *testing.T) {
 		{"within absolute", time.Hour, 3 * time.Hour, []time.Duration{50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 29 * time.Minute}, false},
 		{"absolute reached despite rotations", time.Hour, 3 * time.Hour, []time.Duration{50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 30 * time.Minute}, true},
 		{"absolute only", 0, 2 * time.Hour, []time.Duration{2*time.Hour - time.Microsecond, time.Microsecond}, true},
-		{"no lifetimes", 0, 0, []time.Duration{24 * time.Hour, 365 * 24 * time.Hour}, false},
+		{"no lifetimes", token.Unlimited, token.Unlimited, []time.Duration{24 * time.Hour, 365 * 24 * time.Hour}, false},
+		{"default idle within", 0, 0, []time.Duration{token.DefaultRefreshIdleTTL - time.Microsecond}, false},
+		{"default idle reached", 0, 0, []time.Duration{token.DefaultRefreshIdleTTL}, true},
+		{"default absolute reached", token.Unlimited, 0, []time.Duration{token.DefaultRefreshAbsoluteTTL - time.Microsecond, time.Microsecond}, true},
 	}
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
 		for _, tt := range cases {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
-				e := flowOpen(t, db, func(c *token.Config) { c.RefreshIdleTTL, c.RefreshAbsoluteTTL = tt.idle, tt.abs })
+				e := flowOpen(t, db, func(c *token.ServerConfig) { c.RefreshIdleTTL, c.RefreshAbsoluteTTL = tt.idle, tt.abs })
 				sess := e.login("alice")
 				rt := sess.Resp.RefreshToken
 				for i, w := range tt.waits {
@@ -328,8 +331,8 @@ func TestRefreshLifetimes(t *testing.T) {
 					}
 					before := e.snapshot()
 					resp, err := e.srv.Refresh(context.Background(), sess.refreshRequest(rt))
-					if !errors.Is(err, token.ErrExpired) || token.ErrorCode(err) != "invalid_grant" {
-						t.Fatalf("refresh %d: got %v (%s), want ErrExpired (invalid_grant)", i+1, err, token.ErrorCode(err))
+					if !errors.Is(err, token.ErrGrantExpired) || errCode(err) != "invalid_grant" {
+						t.Fatalf("refresh %d: got %v (%s), want ErrExpired (invalid_grant)", i+1, err, errCode(err))
 					}
 					if errors.Is(err, token.ErrReused) {
 						t.Errorf("expiry reported as reuse")
@@ -384,8 +387,8 @@ func TestRefreshLiveness(t *testing.T) {
 					}
 					return
 				}
-				if !errors.Is(err, tt.want) || token.ErrorCode(err) != tt.code || errors.Is(err, token.ErrInvalidGrant) != tt.invalid {
-					t.Fatalf("got %v (%s), want %v (%s)", err, token.ErrorCode(err), tt.want, tt.code)
+				if !errors.Is(err, tt.want) || errCode(err) != tt.code || errors.Is(err, token.ErrInvalidGrant) != tt.invalid {
+					t.Fatalf("got %v (%s), want %v (%s)", err, errCode(err), tt.want, tt.code)
 				}
 				if diff := cmp.Diff(token.Response{}, resp); diff != "" {
 					t.Errorf("tokens returned with the error:\n%s", diff)
@@ -429,16 +432,16 @@ func TestRefreshRefused(t *testing.T) {
 			r.ClientID, r.ClientSecret = f.other.ID, f.other.Secret
 		}, token.ErrInvalidGrant, "invalid_grant"},
 		{"wrong secret", func(_ *fixture, r *token.RefreshRequest) { r.ClientSecret = "gk_cs_wrong" },
-			token.ErrInvalidClient, "invalid_client"},
+			grant.ErrInvalidClient, "invalid_client"},
 		{"missing secret", func(_ *fixture, r *token.RefreshRequest) { r.ClientSecret = "" },
-			token.ErrInvalidClient, "invalid_client"},
+			grant.ErrInvalidClient, "invalid_client"},
 		{"client without refresh_token grant type", func(f *fixture, r *token.RefreshRequest) {
 			r.ClientID, r.ClientSecret = f.noRotate.ID, ""
-		}, token.ErrUnauthorizedClient, "unauthorized_client"},
+		}, grant.ErrUnauthorizedClient, "unauthorized_client"},
 		{"unknown token", func(_ *fixture, r *token.RefreshRequest) { r.RefreshToken = "gk_rt_unknown" },
 			token.ErrInvalidGrant, "invalid_grant"},
 		{"missing token", func(_ *fixture, r *token.RefreshRequest) { r.RefreshToken = "" },
-			token.ErrInvalidRequest, "invalid_request"},
+			grant.ErrInvalidRequest, "invalid_request"},
 	}
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
@@ -452,8 +455,8 @@ func TestRefreshRefused(t *testing.T) {
 				tt.req(f, &bad)
 				before := e.snapshot()
 				resp, err := e.srv.Refresh(context.Background(), bad)
-				if !errors.Is(err, tt.want) || token.ErrorCode(err) != tt.code {
-					t.Fatalf("got %v (%s), want %v (%s)", err, token.ErrorCode(err), tt.want, tt.code)
+				if !errors.Is(err, tt.want) || errCode(err) != tt.code {
+					t.Fatalf("got %v (%s), want %v (%s)", err, errCode(err), tt.want, tt.code)
 				}
 				if errors.Is(err, token.ErrReused) {
 					t.Errorf("refused as reuse: %v", err)
@@ -486,7 +489,7 @@ func TestRefreshLeeway(t *testing.T) {
 		t.Run("retry within the leeway", func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			e := flowOpen(t, db, func(c *token.Config) { c.ReuseLeeway = leeway })
+			e := flowOpen(t, db, func(c *token.ServerConfig) { c.ReuseLeeway = leeway })
 			sess := e.login("alice")
 			orig := sess.Resp.RefreshToken
 			first := e.refresh(sess, orig)
@@ -562,7 +565,7 @@ func TestRefreshLeeway(t *testing.T) {
 		for _, tt := range cases {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
-				e := flowOpen(t, db, func(c *token.Config) { c.ReuseLeeway = leeway })
+				e := flowOpen(t, db, func(c *token.ServerConfig) { c.ReuseLeeway = leeway })
 				sess := e.login("alice")
 				first := e.refresh(sess, sess.Resp.RefreshToken)
 				e.clk.Advance(tt.delay)
@@ -644,7 +647,7 @@ func TestRefreshRetryAfterRevocation(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
 		ctx := context.Background()
-		e := flowOpen(t, db, func(c *token.Config) { c.ReuseLeeway = 10 * time.Second })
+		e := flowOpen(t, db, func(c *token.ServerConfig) { c.ReuseLeeway = 10 * time.Second })
 		sess := e.login("alice")
 		e.refresh(sess, sess.Resp.RefreshToken)
 		if _, err := e.m.Revoke(ctx, []string{sess.Grant.ID}, grant.ReasonUserRevoked, "alice"); err != nil {

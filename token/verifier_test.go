@@ -55,7 +55,7 @@ type vtEnv struct {
 	clk    *testdb.Clock
 	key    token.Key
 	keys   *token.KeySet
-	minter token.Minter
+	minter *token.Minter
 	client store.Client
 }
 
@@ -71,7 +71,9 @@ func vtNewEnv(tb testing.TB, s store.Store) *vtEnv {
 	if e.keys, err = token.NewKeySet(e.key); err != nil {
 		tb.Fatal(err)
 	}
-	e.minter = token.Minter{Issuer: vtIssuer, Keys: e.keys, TTL: 5 * time.Minute}
+	if e.minter, err = token.NewMinter(token.MinterConfig{Issuer: vtIssuer, Keys: e.keys, TTL: 5 * time.Minute}); err != nil {
+		tb.Fatal(err)
+	}
 	e.client, _, err = m.RegisterClient(context.Background(), grant.ClientMetadata{Name: "vt client",
 		RedirectURIs: []string{vtRedirect}, Scopes: []string{"read", "write"}})
 	if err != nil {
@@ -143,6 +145,16 @@ func (e *vtEnv) mint(g store.Grant, scopes ...string) string {
 	return raw
 }
 
+// useKeys makes ks the env's key set, for its minter and verifiers.
+func (e *vtEnv) useKeys(ks *token.KeySet) {
+	e.tb.Helper()
+	e.keys = ks
+	var err error
+	if e.minter, err = token.NewMinter(token.MinterConfig{Issuer: vtIssuer, Keys: ks, TTL: 5 * time.Minute}); err != nil {
+		e.tb.Fatal(err)
+	}
+}
+
 // verifier returns a Verifier over s (e.s when nil) with e's clock and
 // keys, closed when the test ends.
 func (e *vtEnv) verifier(s store.Store, mut ...func(*token.VerifierConfig)) *token.Verifier {
@@ -150,16 +162,23 @@ func (e *vtEnv) verifier(s store.Store, mut ...func(*token.VerifierConfig)) *tok
 	if s == nil {
 		s = e.s
 	}
-	cfg := token.VerifierConfig{Issuer: vtIssuer, Resource: vtResource, Keys: e.keys, Store: s,
-		Leeway: vtLeeway, TouchWindow: vtWindow, Now: e.clk.Now, Logger: vtQuiet}
-	for _, f := range mut {
-		f(&cfg)
-	}
-	v, err := token.NewVerifier(cfg)
+	m, err := grant.New(grant.Config{Store: s, Now: e.clk.Now, Logger: vtQuiet})
 	if err != nil {
 		e.tb.Fatal(err)
 	}
-	e.tb.Cleanup(v.Close)
+	cfg := e.minter.VerifierConfig(vtResource)
+	cfg.Leeway, cfg.TouchWindow = vtLeeway, vtWindow
+	for _, f := range mut {
+		f(&cfg)
+	}
+	v, err := token.NewVerifier(m, cfg)
+	if err != nil {
+		e.tb.Fatal(err)
+	}
+	if err := v.Start(context.Background()); err != nil {
+		e.tb.Fatal(err)
+	}
+	e.tb.Cleanup(func() { _ = v.Stop(context.Background()) })
 	return v
 }
 
@@ -224,7 +243,7 @@ func vtTamper(tb testing.TB, raw string) string {
 // vtSentinels are the Verifier's refusals; each names one check.
 var vtSentinels = []error{
 	token.ErrMalformed, token.ErrAlgorithm, token.ErrUnsecured, token.ErrUnknownKey, token.ErrSignature, token.ErrType,
-	token.ErrIssuer, token.ErrAudience, token.ErrMissingExpiry, token.ErrTokenExpired, token.ErrNotYetValid,
+	token.ErrIssuer, token.ErrAudience, token.ErrMissingExpiry, token.ErrAccessTokenExpired, token.ErrNotYetValid,
 	token.ErrGrantInactive, token.ErrGrantMismatch, token.ErrScopeBeyond, token.ErrConfigVersion,
 }
 
@@ -281,7 +300,7 @@ func TestVerifier(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.keys, e.minter.Keys = keys, keys
+		e.useKeys(keys)
 		v := e.verifier(nil)
 		g := e.grant("alice", "read")
 		now := e.clk.Now()
@@ -332,7 +351,7 @@ func TestVerifier(t *testing.T) {
 			{"expired beyond leeway", signed(func(c map[string]any) {
 				c["iat"] = now.Add(-time.Hour).Unix()
 				c["exp"] = now.Add(-vtLeeway - time.Second).Unix()
-			}), token.ErrTokenExpired},
+			}), token.ErrAccessTokenExpired},
 			{"nbf in the future", signed(func(c map[string]any) {
 				c["nbf"] = now.Add(vtLeeway + time.Minute).Unix()
 			}), token.ErrNotYetValid},
@@ -520,7 +539,7 @@ func TestVerifierTouch(t *testing.T) {
 		first := e.clk.Now()
 		vtEventually(t, "the first last_used_at write", func() bool { return e.lastUsed(t, g.ID).Equal(first) })
 		time.Sleep(20 * time.Millisecond) // let the writer drain the burst
-		v.Close()
+		_ = v.Stop(context.Background())
 		if r, c := ts.rows.Load(), ts.calls.Load(); r != 1 || c != 1 {
 			t.Errorf("a burst within one window: %d rows written in %d calls, want 1 in 1", r, c)
 		}
@@ -558,7 +577,7 @@ func TestVerifierTouch(t *testing.T) {
 		}
 		vtEventually(t, "the write of the next window", func() bool { return e.lastUsed(t, g.ID).Equal(second) })
 		time.Sleep(20 * time.Millisecond)
-		va.Close()
+		_ = va.Stop(context.Background())
 		if r := again.rows.Load(); r != 1 {
 			t.Errorf("next window: %d rows written, want 1", r)
 		}
@@ -634,14 +653,14 @@ func TestVerifierTouchOffPath(t *testing.T) {
 		}
 
 		start := time.Now()
-		v.Close()
+		_ = v.Stop(context.Background())
 		if d := time.Since(start); d > 2*time.Second {
 			t.Errorf("Close took %v with a hung write, want it to cancel the write", d)
 		}
 		if bs.ctxErr.Load() == nil {
 			t.Error("Close did not cancel the in-flight write")
 		}
-		v.Close() // idempotent
+		_ = v.Stop(context.Background()) // idempotent
 		if _, err := v.Verify(ctx, raw); err != nil {
 			t.Errorf("Verify after Close: %v", err)
 		}

@@ -20,6 +20,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/grantkit/grantkit"
 	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/session"
 	"github.com/grantkit/grantkit/store"
@@ -52,8 +53,15 @@ func run(ctx context.Context, w io.Writer) error {
 	if err := s.Migrate(ctx); err != nil {
 		return err
 	}
-	grants, err := grant.New(grant.Config{Store: s, Logger: slog.New(slog.DiscardHandler),
+	// The tour's clock: real time, moved a month ahead for the sweep.
+	var later time.Duration
+	now := func() time.Time { return time.Now().Add(later) }
+	grants, err := grant.New(grant.Config{Store: s, Now: now, Logger: slog.New(slog.DiscardHandler),
 		Observer: grant.ObserverFunc(func(_ context.Context, e grant.Event) {
+			if e.Reason == "" {
+				step("   ! security event for the host: %s (%d rows)", e.Type, e.Count)
+				return
+			}
 			step("   ! security event for the host: %s (reason %s)", e.Type, e.Reason)
 		})})
 	if err != nil {
@@ -67,15 +75,18 @@ func run(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	server, err := token.NewServer(token.Config{Grants: grants, Minter: token.Minter{Issuer: issuer, Keys: keys}})
+	minter, err := token.NewMinter(token.MinterConfig{Issuer: issuer, Keys: keys})
 	if err != nil {
 		return err
 	}
-	verifier, err := token.NewVerifier(token.VerifierConfig{Issuer: issuer, Resource: resource, Keys: keys, Store: s})
+	server, err := token.NewServer(grants, token.ServerConfig{Minter: minter})
 	if err != nil {
 		return err
 	}
-	defer verifier.Close()
+	verifier, err := token.NewVerifier(grants, minter.VerifierConfig(resource))
+	if err != nil {
+		return err
+	}
 
 	// 1. A public client registers (RFC 7591).
 	client, _, err := grants.RegisterClient(ctx, grant.ClientMetadata{Name: "Tour client",
@@ -128,7 +139,8 @@ func run(ctx context.Context, w io.Writer) error {
 	// 6. Someone replays the old refresh token: reuse is detected and the
 	// whole grant is revoked (RFC 9700 §4.14.2).
 	_, err = server.Refresh(ctx, token.RefreshRequest{ClientID: client.ID, RefreshToken: first.RefreshToken})
-	step("6. old refresh token replayed: %s (%v)", token.ErrorCode(err), err)
+	code, status := grantkit.ErrorCode(err)
+	step("6. old refresh token replayed: %s, HTTP %d (%v)", code, status, err)
 	g, err := s.GetGrant(ctx, approval.Grant.ID)
 	if err != nil {
 		return err
@@ -139,7 +151,8 @@ func run(ctx context.Context, w io.Writer) error {
 	_, err = verifier.Verify(ctx, second.AccessToken)
 	step("7. the latest access token is refused: %v", err)
 	_, err = server.Refresh(ctx, token.RefreshRequest{ClientID: client.ID, RefreshToken: second.RefreshToken})
-	step("   and so is the latest refresh token: %s", token.ErrorCode(err))
+	code, _ = grantkit.ErrorCode(err)
+	step("   and so is the latest refresh token: %s", code)
 
 	// 8. Alice connects a second client, registered dynamically: her
 	// "connected clients" page lists it, name flagged unverified.
@@ -152,7 +165,7 @@ func run(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sessions, err := session.New(session.Config{Grants: grants})
+	sessions, err := session.New(grants, session.Config{})
 	if err != nil {
 		return err
 	}
@@ -177,8 +190,8 @@ func run(ctx context.Context, w io.Writer) error {
 	step("9. alice revoked %q: %d connected clients left; its access token: %v", notes.Name, len(list.Sessions), err)
 
 	// 10. A month later the sweep deletes what is expired or long revoked.
-	sweeper, err := sweep.New(sweep.Config{Store: s, Logger: slog.New(slog.DiscardHandler),
-		Now: func() time.Time { return time.Now().Add(31 * 24 * time.Hour) }})
+	later = 31 * 24 * time.Hour
+	sweeper, err := sweep.New(grants, sweep.Config{})
 	if err != nil {
 		return err
 	}
