@@ -29,21 +29,24 @@ const (
 const DefaultAccessTTL = 5 * time.Minute
 
 // Claims are the claims of a grantkit access token (RFC 9068 §2.2) plus
-// grant_id, token_source and config_version, which the Verifier's grant
-// check compares with the grant.
+// subject_kind, grant_id, token_source and config_version, which the
+// Verifier's grant check compares with the grant.
 type Claims struct {
-	Issuer        string           `json:"iss"`
-	Subject       string           `json:"sub"`
-	Audience      jwt.Audience     `json:"aud"`
-	Expiry        *jwt.NumericDate `json:"exp"`
-	IssuedAt      *jwt.NumericDate `json:"iat"`
-	NotBefore     *jwt.NumericDate `json:"nbf,omitempty"`
-	ID            string           `json:"jti"`
-	ClientID      string           `json:"client_id"`
-	Scope         string           `json:"scope,omitempty"`
-	GrantID       string           `json:"grant_id"`
-	TokenSource   string           `json:"token_source"`
-	ConfigVersion int64            `json:"config_version"`
+	Issuer    string           `json:"iss"`
+	Subject   string           `json:"sub"`
+	Audience  jwt.Audience     `json:"aud"`
+	Expiry    *jwt.NumericDate `json:"exp"`
+	IssuedAt  *jwt.NumericDate `json:"iat"`
+	NotBefore *jwt.NumericDate `json:"nbf,omitempty"`
+	ID        string           `json:"jti"`
+	// SubjectKind is the grant's subject_kind (e.g. user or api_key), so
+	// the grant check can tell a user from an API key with the same id.
+	SubjectKind   string `json:"subject_kind,omitempty"`
+	ClientID      string `json:"client_id"`
+	Scope         string `json:"scope,omitempty"`
+	GrantID       string `json:"grant_id"`
+	TokenSource   string `json:"token_source"`
+	ConfigVersion int64  `json:"config_version"`
 }
 
 // Scopes returns the scope claim split on spaces (RFC 6749 §3.3).
@@ -119,7 +122,7 @@ func (m *Minter) Mint(g store.Grant, scopes []string, source string, now time.Ti
 		return "", Claims{}, fmt.Errorf("%w: grant is %s", ErrInvalidGrant, g.Status)
 	}
 	c := Claims{
-		Issuer: m.issuer, Subject: g.Subject, Audience: jwt.Audience{g.Resource},
+		Issuer: m.issuer, Subject: g.Subject, SubjectKind: g.SubjectKind, Audience: jwt.Audience{g.Resource},
 		Expiry: jwt.NewNumericDate(now.Add(m.ttl)), IssuedAt: jwt.NewNumericDate(now),
 		ID: uuid.Must(uuid.NewV7()).String(), ClientID: g.ClientID, Scope: strings.Join(scopes, " "),
 		GrantID: g.ID, TokenSource: source, ConfigVersion: g.ConfigVersion,

@@ -442,6 +442,8 @@ func TestRefreshRefused(t *testing.T) {
 			token.ErrInvalidGrant, "invalid_grant"},
 		{"missing token", func(_ *fixture, r *token.RefreshRequest) { r.RefreshToken = "" },
 			grant.ErrInvalidRequest, "invalid_request"},
+		{"another resource", func(_ *fixture, r *token.RefreshRequest) { r.Resource = "https://other.example/" },
+			token.ErrInvalidTarget, "invalid_target"},
 	}
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()

@@ -239,7 +239,7 @@ func checkGrant(c Claims, g store.Grant, resource string) error {
 	switch {
 	case g.Status != store.GrantActive:
 		return ErrGrantInactive
-	case g.ClientID != c.ClientID || g.Subject != c.Subject || g.Resource != resource:
+	case g.ClientID != c.ClientID || g.Subject != c.Subject || g.SubjectKind != c.SubjectKind || g.Resource != resource:
 		return ErrGrantMismatch
 	case g.ConfigVersion != c.ConfigVersion:
 		return ErrConfigVersion

@@ -187,7 +187,7 @@ func (e *vtEnv) verifier(s store.Store, mut ...func(*token.VerifierConfig)) *tok
 func (e *vtEnv) claims(g store.Grant, scopes ...string) map[string]any {
 	now := e.clk.Now()
 	return map[string]any{
-		"iss": vtIssuer, "sub": g.Subject, "aud": []string{g.Resource},
+		"iss": vtIssuer, "sub": g.Subject, "subject_kind": g.SubjectKind, "aud": []string{g.Resource},
 		"exp": now.Add(5 * time.Minute).Unix(), "iat": now.Unix(), "jti": uuid.NewString(),
 		"client_id": g.ClientID, "scope": strings.Join(scopes, " "), "grant_id": g.ID,
 		"token_source": token.SourceOAuthClient, "config_version": g.ConfigVersion,
@@ -320,6 +320,8 @@ func TestVerifier(t *testing.T) {
 		bumped.ConfigVersion++
 		impostor := g
 		impostor.Subject = "mallory"
+		otherKind := g // the same subject id, but an API key's, not the user's
+		otherKind.SubjectKind = "api_key"
 
 		signed := func(mut func(c map[string]any)) string {
 			c := e.claims(g, "read")
@@ -364,6 +366,7 @@ func TestVerifier(t *testing.T) {
 			{"scope beyond the grant", e.mint(g, "read", "write"), token.ErrScopeBeyond},
 			{"config_version mismatch", e.mint(bumped, "read"), token.ErrConfigVersion},
 			{"subject differs from the grant", e.mint(impostor, "read"), token.ErrGrantMismatch},
+			{"subject_kind differs from the grant", e.mint(otherKind, "read"), token.ErrGrantMismatch},
 			{"tampered signature", vtTamper(t, e.mint(g, "read")), token.ErrSignature},
 			{"no grant_id", signed(func(c map[string]any) { delete(c, "grant_id") }), token.ErrMalformed},
 			{"not a JWT", "not-a-token", token.ErrMalformed},
