@@ -77,9 +77,6 @@ type Ops interface {
 	// DeleteClient soft-deletes a live client at at; ErrNotFound if absent
 	// or already deleted.
 	DeleteClient(ctx context.Context, id string, at time.Time) error
-	// ListOrphanClients returns up to limit dynamically registered clients
-	// created before registeredBefore that hold no active grant (SPEC §7).
-	ListOrphanClients(ctx context.Context, registeredBefore time.Time, limit int) ([]Client, error)
 
 	// CreateGrant inserts a grant (SPEC §2.2); ErrConflict on a duplicate id
 	// or a second active grant on the binding.
@@ -129,9 +126,6 @@ type Ops interface {
 	// CreateRefreshToken inserts a refresh token (SPEC §2.5); ErrConflict on
 	// a duplicate hash.
 	CreateRefreshToken(ctx context.Context, t RefreshToken) error
-	// GetActiveRefreshToken returns the unrevoked token with this hash;
-	// ErrNotFound.
-	GetActiveRefreshToken(ctx context.Context, hash []byte) (RefreshToken, error)
 	// GetRefreshToken returns the token with this hash, revoked or not;
 	// ErrNotFound.
 	GetRefreshToken(ctx context.Context, hash []byte) (RefreshToken, error)

@@ -194,14 +194,6 @@ func (o ops) DeleteClient(ctx context.Context, id string, at time.Time) error {
 	return o.o.DeleteClient(ctx, id, at)
 }
 
-// ListOrphanClients implements store.Ops.
-func (o ops) ListOrphanClients(ctx context.Context, registeredBefore time.Time, limit int) (_ []store.Client, err error) {
-	if err = o.f.step("ListOrphanClients"); err != nil {
-		return
-	}
-	return o.o.ListOrphanClients(ctx, registeredBefore, limit)
-}
-
 // CreateGrant implements store.Ops.
 func (o ops) CreateGrant(ctx context.Context, g store.Grant) error {
 	if err := o.f.step("CreateGrant"); err != nil {
@@ -336,14 +328,6 @@ func (o ops) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error
 		return err
 	}
 	return o.o.CreateRefreshToken(ctx, t)
-}
-
-// GetActiveRefreshToken implements store.Ops.
-func (o ops) GetActiveRefreshToken(ctx context.Context, hash []byte) (_ store.RefreshToken, err error) {
-	if err = o.f.step("GetActiveRefreshToken"); err != nil {
-		return
-	}
-	return o.o.GetActiveRefreshToken(ctx, hash)
 }
 
 // GetRefreshToken implements store.Ops.

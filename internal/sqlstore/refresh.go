@@ -47,12 +47,6 @@ func (o *Ops) CreateRefreshToken(ctx context.Context, t store.RefreshToken) erro
 	return err
 }
 
-// GetActiveRefreshToken implements store.Ops.
-func (o *Ops) GetActiveRefreshToken(ctx context.Context, hash []byte) (store.RefreshToken, error) {
-	return scanRefresh(o.q.QueryRow(ctx, o.d.SQL(`SELECT `+refreshCols+` FROM {t}refresh_tokens
-		WHERE hash = $1 AND revoked_at IS NULL`), hash))
-}
-
 // GetRefreshToken implements store.Ops.
 func (o *Ops) GetRefreshToken(ctx context.Context, hash []byte) (store.RefreshToken, error) {
 	return scanRefresh(o.q.QueryRow(ctx, o.d.SQL(`SELECT `+refreshCols+` FROM {t}refresh_tokens WHERE hash = $1`), hash))

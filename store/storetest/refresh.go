@@ -65,9 +65,8 @@ func testRefreshRoundTrip(t *testing.T, h Harness) {
 		}
 		want := refreshAsStored(rt)
 		for name, get := range map[string]func() (store.RefreshToken, error){
-			"GetActiveRefreshToken": func() (store.RefreshToken, error) { return s.GetActiveRefreshToken(ctx(t), rt.Hash) },
-			"GetRefreshToken":       func() (store.RefreshToken, error) { return s.GetRefreshToken(ctx(t), rt.Hash) },
-			"GetRefreshFamilyHead":  func() (store.RefreshToken, error) { return s.GetRefreshFamilyHead(ctx(t), family) },
+			"GetRefreshToken":      func() (store.RefreshToken, error) { return s.GetRefreshToken(ctx(t), rt.Hash) },
+			"GetRefreshFamilyHead": func() (store.RefreshToken, error) { return s.GetRefreshFamilyHead(ctx(t), family) },
 		} {
 			got, err := get()
 			if err != nil {
@@ -101,9 +100,6 @@ func testRefreshRoundTrip(t *testing.T, h Harness) {
 		if err := s.CreateRefreshToken(ctx(t), rt); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.GetActiveRefreshToken(ctx(t), rt.Hash); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("GetActiveRefreshToken(revoked) = %v, want ErrNotFound", err)
-		}
 		if _, err := s.GetRefreshFamilyHead(ctx(t), family); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("GetRefreshFamilyHead(only revoked) = %v, want ErrNotFound", err)
 		}
@@ -117,9 +113,6 @@ func testRefreshRoundTrip(t *testing.T, h Harness) {
 		}
 	})
 	t.Run("unknown", func(t *testing.T) {
-		if _, err := s.GetActiveRefreshToken(ctx(t), hash("unknown")); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("GetActiveRefreshToken(unknown) = %v, want ErrNotFound", err)
-		}
 		if _, err := s.GetRefreshToken(ctx(t), hash("unknown")); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("GetRefreshToken(unknown) = %v, want ErrNotFound", err)
 		}
@@ -201,13 +194,13 @@ func testRefreshRotate(t *testing.T, h Harness) {
 			t.Errorf("rotated token #%d (-want +got):\n%s", i+1, d)
 		}
 		checkUTC(t, "rotated RevokedAt", gotPrev.RevokedAt)
-		if _, err := s.GetActiveRefreshToken(ctx(t), prev.Hash); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("GetActiveRefreshToken(rotated) = %v, want ErrNotFound", err)
+		if gotPrev.Active() {
+			t.Errorf("rotated token #%d is still active", i+1)
 		}
 		wantNext := refreshAsStored(next)
-		gotNext, err := s.GetActiveRefreshToken(ctx(t), next.Hash)
-		if err != nil {
-			t.Fatalf("GetActiveRefreshToken(child): %v", err)
+		gotNext := getRefresh(t, s, next.Hash)
+		if !gotNext.Active() {
+			t.Errorf("child #%d is not active", i+1)
 		}
 		if d := diff(wantNext, gotNext); d != "" {
 			t.Errorf("child #%d (-want +got):\n%s", i+1, d)
@@ -355,10 +348,11 @@ func testRefreshRotateRace(t *testing.T, h Harness) {
 
 	active := 0
 	for _, rt := range append([]store.RefreshToken{old}, children...) {
-		if _, err := s.GetActiveRefreshToken(ctx(t), rt.Hash); err == nil {
+		got, err := s.GetRefreshToken(ctx(t), rt.Hash)
+		if err == nil && got.Active() {
 			active++
-		} else if !errors.Is(err, store.ErrNotFound) {
-			t.Fatalf("GetActiveRefreshToken: %v", err)
+		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("GetRefreshToken: %v", err)
 		}
 	}
 	if active != 1 {
