@@ -322,6 +322,14 @@ func (o ops) RevokeAuthCodes(ctx context.Context, grantIDs []string, at time.Tim
 	return o.o.RevokeAuthCodes(ctx, grantIDs, at)
 }
 
+// MarkAuthCodeReuseReported implements store.Ops.
+func (o ops) MarkAuthCodeReuseReported(ctx context.Context, id string, at time.Time) (_ bool, err error) {
+	if err = o.f.step("MarkAuthCodeReuseReported"); err != nil {
+		return
+	}
+	return o.o.MarkAuthCodeReuseReported(ctx, id, at)
+}
+
 // CreateRefreshToken implements store.Ops.
 func (o ops) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
 	if err := o.f.step("CreateRefreshToken"); err != nil {
@@ -368,6 +376,14 @@ func (o ops) RevokeRefreshTokens(ctx context.Context, grantIDs []string, reason 
 		return
 	}
 	return o.o.RevokeRefreshTokens(ctx, grantIDs, reason, at)
+}
+
+// MarkRefreshTokenReuseReported implements store.Ops.
+func (o ops) MarkRefreshTokenReuseReported(ctx context.Context, id string, at time.Time) (_ bool, err error) {
+	if err = o.f.step("MarkRefreshTokenReuseReported"); err != nil {
+		return
+	}
+	return o.o.MarkRefreshTokenReuseReported(ctx, id, at)
 }
 
 // AppendAuditEvents implements store.Ops.

@@ -35,6 +35,7 @@ func childToken(t *testing.T, parent store.RefreshToken, at time.Time) store.Ref
 func refreshAsStored(rt store.RefreshToken) store.RefreshToken {
 	rt.CreatedAt, rt.ExpiresAt = utc(rt.CreatedAt), utc(rt.ExpiresAt)
 	rt.FamilyExpiresAt, rt.RevokedAt = utc(rt.FamilyExpiresAt), utc(rt.RevokedAt)
+	rt.ReuseReportedAt = utc(rt.ReuseReportedAt)
 	return rt
 }
 
@@ -96,7 +97,8 @@ func testRefreshRoundTrip(t *testing.T, h Harness) {
 		family := newID(t)
 		id := newID(t)
 		rt := store.RefreshToken{ID: id, Hash: hash(id), GrantID: g.ID, FamilyID: family,
-			CreatedAt: base, ExpiresAt: base.Add(time.Hour), RevokedAt: base.Add(time.Minute), RevokeReason: "rotated"}
+			CreatedAt: base, ExpiresAt: base.Add(time.Hour), RevokedAt: base.Add(time.Minute), RevokeReason: "rotated",
+			ReuseReportedAt: base.Add(2 * time.Minute)}
 		if err := s.CreateRefreshToken(ctx(t), rt); err != nil {
 			t.Fatal(err)
 		}
@@ -107,7 +109,7 @@ func testRefreshRoundTrip(t *testing.T, h Harness) {
 		if d := diff(refreshAsStored(rt), got); d != "" {
 			t.Errorf("GetRefreshToken(revoked) (-want +got):\n%s", d)
 		}
-		checkUTC(t, "RevokedAt", got.RevokedAt)
+		checkUTC(t, "RevokedAt", got.RevokedAt, got.ReuseReportedAt)
 		if got.Active() {
 			t.Error("revoked token reports Active")
 		}
