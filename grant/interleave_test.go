@@ -292,7 +292,7 @@ func TestConcurrentMaterialUpdates(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		page, err := raw.ListActiveGrants(ctx, store.GrantFilter{Subject: "alice"}, store.Page{})
+		page, err := raw.ListActiveGrants(ctx, store.GrantFilter{Subject: "alice", SubjectKind: "user"}, store.Page{})
 		if err != nil {
 			t.Fatal(err)
 		}

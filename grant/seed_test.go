@@ -159,8 +159,11 @@ func bulkSeed(tb testing.TB, s store.Store, clientID string, n int, at time.Time
 	check("code", store.AuthCode{ID: codeIDs[last], Hash: codeHashes[last], GrantID: grantIDs[last], ClientID: clientID,
 		RedirectURI: redirectURI, Scopes: []string{"read"}, CodeChallenge: challenge,
 		CodeChallengeMethod: grant.CodeChallengeS256, CreatedAt: at, ExpiresAt: codeExp}, c, err)
-	rt, err := s.GetActiveRefreshToken(ctx, tokHashes[5*last+4])
+	rt, err := s.GetRefreshToken(ctx, tokHashes[5*last+4])
 	check("refresh token", store.RefreshToken{ID: tokIDs[5*last+4], Hash: tokHashes[5*last+4], GrantID: grantIDs[last],
 		FamilyID: tokFamily[5*last+4], CreatedAt: at}, rt, err)
+	if !rt.Active() {
+		tb.Fatalf("bulkSeed: the last refresh token of the chain is revoked")
+	}
 	return grantIDs
 }

@@ -35,4 +35,7 @@ type AuthCode struct {
 	ExpiresAt           time.Time
 	UsedAt              time.Time // zero until redeemed
 	RevokedAt           time.Time // zero unless revoked by the cascade
+	// ReuseReportedAt is when a replay of the code was first audited and
+	// reported (Ops.MarkAuthCodeReuseReported); zero until then.
+	ReuseReportedAt time.Time
 }

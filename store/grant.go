@@ -55,11 +55,20 @@ func (g Grant) Binding() Binding {
 	return Binding{ClientID: g.ClientID, Subject: g.Subject, Tenant: g.Tenant, Resource: g.Resource, RedirectURI: g.RedirectURI}
 }
 
-// GrantFilter selects the active grants a session listing shows (SPEC §6).
+// GrantFilter selects the active grants a session listing shows.
 type GrantFilter struct {
 	// Subject restricts the listing to one subject. It is required unless
 	// AllSubjects is set (an admin listing the host has authorized).
-	Subject     string
+	Subject string
+	// SubjectKind is the kind of Subject (Grant.SubjectKind). With Subject,
+	// the listing shows only grants of that subject and that kind, so a
+	// user and an API key that share an id never see each other's grants.
+	// The kinds are compared exactly: an empty SubjectKind matches only
+	// grants with an empty kind, never every kind, so a caller that forgets
+	// the kind sees too little rather than another principal's grants.
+	// Hosts that do not use kinds leave it empty everywhere. It is ignored
+	// with AllSubjects, like Subject.
+	SubjectKind string
 	AllSubjects bool
 	// Tenant, when non-nil, restricts the listing to one tenant ("" is the
 	// personal tenant).

@@ -20,6 +20,10 @@ type RefreshToken struct {
 	FamilyExpiresAt time.Time
 	RevokedAt       time.Time // zero while active
 	RevokeReason    string
+	// ReuseReportedAt is when a presentation of the token after its
+	// revocation was first audited and reported
+	// (Ops.MarkRefreshTokenReuseReported); zero until then.
+	ReuseReportedAt time.Time
 }
 
 // Active reports whether the token has not been revoked. Expiry is a

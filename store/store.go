@@ -99,9 +99,6 @@ type Ops interface {
 	// DeleteClient soft-deletes a live client at at; ErrNotFound if absent
 	// or already deleted.
 	DeleteClient(ctx context.Context, id string, at time.Time) error
-	// ListOrphanClients returns up to limit dynamically registered clients
-	// created before registeredBefore that hold no active grant (SPEC §7).
-	ListOrphanClients(ctx context.Context, registeredBefore time.Time, limit int) ([]Client, error)
 
 	// CreateGrant inserts a grant (SPEC §2.2); ErrConflict on a duplicate id
 	// or a second active grant on the binding.
@@ -147,13 +144,18 @@ type Ops interface {
 	RedeemAuthCode(ctx context.Context, id string, at time.Time) (bool, error)
 	// RevokeAuthCodes revokes the unused codes of the grants.
 	RevokeAuthCodes(ctx context.Context, grantIDs []string, at time.Time) (int64, error)
+	// MarkAuthCodeReuseReported records, at at, that a replay of code id
+	// has been audited and reported. It returns true exactly once per code,
+	// to the first caller, and false when the code was marked before or
+	// does not exist. Reuse handling audits and reports a replay only on
+	// true, in the transaction that marks it, so a replayed code is
+	// reported at most once however often it is presented (RFC 6749
+	// §4.1.2, RFC 9700 §4.14). A zero at is refused (ErrInvalidArgument).
+	MarkAuthCodeReuseReported(ctx context.Context, id string, at time.Time) (bool, error)
 
 	// CreateRefreshToken inserts a refresh token (SPEC §2.5); ErrConflict on
 	// a duplicate hash.
 	CreateRefreshToken(ctx context.Context, t RefreshToken) error
-	// GetActiveRefreshToken returns the unrevoked token with this hash;
-	// ErrNotFound.
-	GetActiveRefreshToken(ctx context.Context, hash []byte) (RefreshToken, error)
 	// GetRefreshToken returns the token with this hash, revoked or not;
 	// ErrNotFound.
 	GetRefreshToken(ctx context.Context, hash []byte) (RefreshToken, error)
@@ -170,6 +172,15 @@ type Ops interface {
 	RevokeRefreshFamily(ctx context.Context, familyID, reason string, at time.Time) (int64, error)
 	// RevokeRefreshTokens revokes the active tokens of the grants.
 	RevokeRefreshTokens(ctx context.Context, grantIDs []string, reason string, at time.Time) (int64, error)
+	// MarkRefreshTokenReuseReported records, at at, that a presentation of
+	// token id after its revocation has been audited and reported. It
+	// returns true exactly once per token, to the first caller, and false
+	// when the token was marked before or does not exist. Reuse handling
+	// audits and reports only on true, in the transaction that marks it, so
+	// a leaked token replayed for the whole retention period is reported
+	// once, not once per presentation (RFC 9700 §4.14). A zero at is
+	// refused (ErrInvalidArgument).
+	MarkRefreshTokenReuseReported(ctx context.Context, id string, at time.Time) (bool, error)
 
 	// AppendAuditEvents inserts events in one statement (SPEC §2.6).
 	AppendAuditEvents(ctx context.Context, events []AuditEvent) error

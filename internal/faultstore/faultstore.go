@@ -197,14 +197,6 @@ func (o ops) DeleteClient(ctx context.Context, id string, at time.Time) error {
 	return o.o.DeleteClient(ctx, id, at)
 }
 
-// ListOrphanClients implements store.Ops.
-func (o ops) ListOrphanClients(ctx context.Context, registeredBefore time.Time, limit int) (_ []store.Client, err error) {
-	if err = o.f.step("ListOrphanClients"); err != nil {
-		return
-	}
-	return o.o.ListOrphanClients(ctx, registeredBefore, limit)
-}
-
 // CreateGrant implements store.Ops.
 func (o ops) CreateGrant(ctx context.Context, g store.Grant) error {
 	if err := o.f.step("CreateGrant"); err != nil {
@@ -333,20 +325,20 @@ func (o ops) RevokeAuthCodes(ctx context.Context, grantIDs []string, at time.Tim
 	return o.o.RevokeAuthCodes(ctx, grantIDs, at)
 }
 
+// MarkAuthCodeReuseReported implements store.Ops.
+func (o ops) MarkAuthCodeReuseReported(ctx context.Context, id string, at time.Time) (_ bool, err error) {
+	if err = o.f.step("MarkAuthCodeReuseReported"); err != nil {
+		return
+	}
+	return o.o.MarkAuthCodeReuseReported(ctx, id, at)
+}
+
 // CreateRefreshToken implements store.Ops.
 func (o ops) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
 	if err := o.f.step("CreateRefreshToken"); err != nil {
 		return err
 	}
 	return o.o.CreateRefreshToken(ctx, t)
-}
-
-// GetActiveRefreshToken implements store.Ops.
-func (o ops) GetActiveRefreshToken(ctx context.Context, hash []byte) (_ store.RefreshToken, err error) {
-	if err = o.f.step("GetActiveRefreshToken"); err != nil {
-		return
-	}
-	return o.o.GetActiveRefreshToken(ctx, hash)
 }
 
 // GetRefreshToken implements store.Ops.
@@ -387,6 +379,14 @@ func (o ops) RevokeRefreshTokens(ctx context.Context, grantIDs []string, reason 
 		return
 	}
 	return o.o.RevokeRefreshTokens(ctx, grantIDs, reason, at)
+}
+
+// MarkRefreshTokenReuseReported implements store.Ops.
+func (o ops) MarkRefreshTokenReuseReported(ctx context.Context, id string, at time.Time) (_ bool, err error) {
+	if err = o.f.step("MarkRefreshTokenReuseReported"); err != nil {
+		return
+	}
+	return o.o.MarkRefreshTokenReuseReported(ctx, id, at)
 }
 
 // AppendAuditEvents implements store.Ops.

@@ -59,13 +59,13 @@ func (o *Ops) RevokeAuthRequests(ctx context.Context, grantIDs []string, at time
 }
 
 const authCodeCols = `id, hash, grant_id, client_id, redirect_uri, scopes, code_challenge, code_challenge_method,
-	created_at, expires_at, used_at, revoked_at`
+	created_at, expires_at, used_at, revoked_at, reuse_reported_at`
 
 func scanAuthCode(r Row) (store.AuthCode, error) {
 	var c store.AuthCode
 	err := r.Scan(textCol{&c.ID}, bytesCol{&c.Hash}, textCol{&c.GrantID}, &c.ClientID, &c.RedirectURI,
 		listCol{&c.Scopes}, &c.CodeChallenge, &c.CodeChallengeMethod, timeCol{&c.CreatedAt},
-		timeCol{&c.ExpiresAt}, timeCol{&c.UsedAt}, timeCol{&c.RevokedAt})
+		timeCol{&c.ExpiresAt}, timeCol{&c.UsedAt}, timeCol{&c.RevokedAt}, timeCol{&c.ReuseReportedAt})
 	return c, err
 }
 
@@ -75,9 +75,10 @@ func (o *Ops) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
 		return fmt.Errorf("%w: a code needs UUID ids, a hash and its times", store.ErrInvalidArgument)
 	}
 	_, err := o.exec(ctx, o.d.SQL(`INSERT INTO {t}auth_codes (`+authCodeCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`),
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`),
 		c.ID, c.Hash, c.GrantID, c.ClientID, c.RedirectURI, list(c.Scopes), c.CodeChallenge,
-		c.CodeChallengeMethod, o.now(c.CreatedAt), o.now(c.ExpiresAt), o.now(c.UsedAt), o.now(c.RevokedAt))
+		c.CodeChallengeMethod, o.now(c.CreatedAt), o.now(c.ExpiresAt), o.now(c.UsedAt), o.now(c.RevokedAt),
+		o.now(c.ReuseReportedAt))
 	return err
 }
 
@@ -102,4 +103,24 @@ func (o *Ops) RevokeAuthCodes(ctx context.Context, grantIDs []string, at time.Ti
 	}
 	return o.exec(ctx, o.d.SQL(`UPDATE {t}auth_codes SET revoked_at = $2
 		WHERE grant_id `+o.d.InSet("$1")+` AND used_at IS NULL AND revoked_at IS NULL`), o.d.set(grantIDs), o.now(at))
+}
+
+// MarkAuthCodeReuseReported implements store.Ops.
+func (o *Ops) MarkAuthCodeReuseReported(ctx context.Context, id string, at time.Time) (bool, error) {
+	return o.markReuseReported(ctx, "auth_codes", id, at)
+}
+
+// markReuseReported sets reuse_reported_at of row id of table unless it is
+// set: true for exactly one caller per row.
+func (o *Ops) markReuseReported(ctx context.Context, table, id string, at time.Time) (bool, error) {
+	if at.IsZero() {
+		// A zero time would be written as NULL and leave the row unmarked,
+		// so every caller would get true.
+		return false, fmt.Errorf("%w: a reuse mark needs a time", store.ErrInvalidArgument)
+	}
+	if !canon(&id) {
+		return false, nil
+	}
+	return o.cas(ctx, o.d.SQL(`UPDATE {t}`+table+` SET reuse_reported_at = $2
+		WHERE id = $1 AND reuse_reported_at IS NULL`), id, o.now(at))
 }

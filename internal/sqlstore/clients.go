@@ -66,21 +66,6 @@ func (o *Ops) DeleteClient(ctx context.Context, id string, at time.Time) error {
 	return err
 }
 
-// ListOrphanClients implements store.Ops.
-func (o *Ops) ListOrphanClients(ctx context.Context, registeredBefore time.Time, limit int) ([]store.Client, error) {
-	if err := checkLimit(limit); err != nil {
-		return nil, err
-	}
-	rows, err := o.q.Query(ctx, o.d.SQL(`SELECT `+clientCols+` FROM {t}clients c
-		WHERE c.dynamic AND c.created_at < $1
-		AND NOT EXISTS (SELECT 1 FROM {t}grants g WHERE g.client_id = c.id AND g.status = 'active')
-		ORDER BY c.created_at, c.id LIMIT $2`), o.now(registeredBefore), limit)
-	if err != nil {
-		return nil, err
-	}
-	return collect(rows, scanClient)
-}
-
 // collect scans every row with scan and closes rows.
 func collect[T any](rows Rows, scan func(Row) (T, error)) ([]T, error) {
 	defer rows.Close()

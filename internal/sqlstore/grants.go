@@ -152,6 +152,9 @@ func (o *Ops) ListActiveGrants(ctx context.Context, f store.GrantFilter, p store
 		return store.GrantPage{}, fmt.Errorf("%w: a listing needs a subject or AllSubjects", store.ErrInvalidArgument)
 	}
 	scope := "grants\x00" + f.Subject + "\x00" + strconv.FormatBool(f.AllSubjects)
+	if !f.AllSubjects {
+		scope += "\x00kind\x00" + f.SubjectKind
+	}
 	if f.Tenant != nil {
 		scope += "\x00tenant\x00" + *f.Tenant
 	}
@@ -166,7 +169,13 @@ func (o *Ops) ListActiveGrants(ctx context.Context, f store.GrantFilter, p store
 	q.WriteString(`SELECT ` + listingCols + `, c.name, c.dynamic
 		FROM {t}grants g JOIN {t}clients c ON c.id = g.client_id WHERE g.status = 'active'`)
 	if !f.AllSubjects {
-		q.WriteString(" AND g.subject = " + arg(f.Subject))
+		// subject_kind is a filter on the rows of the subject's index
+		// range (grants_active_subject, or grants_active_subject_tenant
+		// with a tenant), which still gives the keyset order without a
+		// sort: the rows it reads are fetched for the listing's columns
+		// anyway, and only a subject whose id is shared by several kinds
+		// has rows to skip.
+		q.WriteString(" AND g.subject = " + arg(f.Subject) + " AND g.subject_kind = " + arg(f.SubjectKind))
 	}
 	if f.Tenant != nil {
 		q.WriteString(" AND g.tenant = " + arg(*f.Tenant))

@@ -9,21 +9,21 @@ import (
 )
 
 const refreshCols = `id, hash, grant_id, family_id, parent_id, created_at, expires_at, family_expires_at,
-	revoked_at, revoke_reason`
+	revoked_at, revoke_reason, reuse_reported_at`
 
 func scanRefresh(r Row) (store.RefreshToken, error) {
 	var t store.RefreshToken
 	err := r.Scan(textCol{&t.ID}, bytesCol{&t.Hash}, textCol{&t.GrantID}, textCol{&t.FamilyID},
 		textCol{&t.ParentID}, timeCol{&t.CreatedAt}, timeCol{&t.ExpiresAt}, timeCol{&t.FamilyExpiresAt},
-		timeCol{&t.RevokedAt}, &t.RevokeReason)
+		timeCol{&t.RevokedAt}, &t.RevokeReason, timeCol{&t.ReuseReportedAt})
 	return t, err
 }
 
 func (o *Ops) refreshArgs(t store.RefreshToken) []any {
 	// Room for the two arguments RotateRefreshToken appends.
-	args := make([]any, 0, 12)
+	args := make([]any, 0, 13)
 	return append(args, t.ID, t.Hash, t.GrantID, t.FamilyID, nullString(t.ParentID), o.now(t.CreatedAt),
-		o.now(t.ExpiresAt), o.now(t.FamilyExpiresAt), o.now(t.RevokedAt), t.RevokeReason)
+		o.now(t.ExpiresAt), o.now(t.FamilyExpiresAt), o.now(t.RevokedAt), t.RevokeReason, o.now(t.ReuseReportedAt))
 }
 
 // checkRefresh refuses an incomplete token and canonicalises its ids.
@@ -36,7 +36,7 @@ func checkRefresh(t *store.RefreshToken) error {
 }
 
 const insertRefresh = `INSERT INTO {t}refresh_tokens (` + refreshCols + `)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
 
 // CreateRefreshToken implements store.Ops.
 func (o *Ops) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
@@ -45,12 +45,6 @@ func (o *Ops) CreateRefreshToken(ctx context.Context, t store.RefreshToken) erro
 	}
 	_, err := o.exec(ctx, o.d.SQL(insertRefresh), o.refreshArgs(t)...)
 	return err
-}
-
-// GetActiveRefreshToken implements store.Ops.
-func (o *Ops) GetActiveRefreshToken(ctx context.Context, hash []byte) (store.RefreshToken, error) {
-	return scanRefresh(o.q.QueryRow(ctx, o.d.SQL(`SELECT `+refreshCols+` FROM {t}refresh_tokens
-		WHERE hash = $1 AND revoked_at IS NULL`), hash))
 }
 
 // GetRefreshToken implements store.Ops.
@@ -83,10 +77,10 @@ func (o *Ops) RotateRefreshToken(ctx context.Context, oldID, reason string, next
 		// partial index when statistics say few tokens are active.
 		args := append(o.refreshArgs(next), oldID, reason)
 		return o.cas(ctx, o.d.SQL(`WITH old AS (
-			UPDATE {t}refresh_tokens SET revoked_at = $6, revoke_reason = $12
-			WHERE id = $11 AND family_id = $4 AND revoked_at IS NULL RETURNING id)
+			UPDATE {t}refresh_tokens SET revoked_at = $6, revoke_reason = $13
+			WHERE id = $12 AND family_id = $4 AND revoked_at IS NULL RETURNING id)
 			INSERT INTO {t}refresh_tokens (`+refreshCols+`)
-			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM old`), args...)
+			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM old`), args...)
 	}
 	var rotated bool
 	err := o.write(ctx, 2, func(o *Ops) error {
@@ -121,4 +115,9 @@ func (o *Ops) RevokeRefreshTokens(ctx context.Context, grantIDs []string, reason
 	}
 	return o.exec(ctx, o.d.SQL(`UPDATE {t}refresh_tokens SET revoked_at = $2, revoke_reason = $3
 		WHERE grant_id `+o.d.InSet("$1")+` AND revoked_at IS NULL`), o.d.set(grantIDs), o.now(at), reason)
+}
+
+// MarkRefreshTokenReuseReported implements store.Ops.
+func (o *Ops) MarkRefreshTokenReuseReported(ctx context.Context, id string, at time.Time) (bool, error) {
+	return o.markReuseReported(ctx, "refresh_tokens", id, at)
 }

@@ -9,5 +9,4 @@ var (
 	hash      = testdb.Hash
 	newClient = testdb.NewClient
 	grant     = testdb.Grant
-	refresh   = testdb.Refresh
 )

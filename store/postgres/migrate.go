@@ -11,6 +11,7 @@ import (
 
 	"github.com/grantkit/grantkit/internal/migration"
 	"github.com/grantkit/grantkit/internal/sqlstore"
+	"github.com/grantkit/grantkit/store"
 )
 
 //go:embed migrations/*.sql
@@ -36,47 +37,51 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	schema := `"` + s.schema + `"`
+	table := schema + `.schema_migrations`
 	return s.inTx(ctx, func(ptx pgx.Tx, _ *sqlstore.TxOps) error {
-		exec := func(sql string, args ...any) error {
-			s.counter.Add(1)
-			_, err := ptx.Exec(ctx, sql, args...)
-			return err
-		}
-		if err := exec(`SELECT pg_advisory_xact_lock($1)`, lockKey(s.schema, "migrate")); err != nil {
+		mtx := migrationTx{ptx: ptx, counter: s.counter}
+		if err := mtx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey(s.schema, "migrate")); err != nil {
 			return fmt.Errorf("postgres: migrate lock: %w", err)
 		}
-		if err := exec(`CREATE SCHEMA IF NOT EXISTS "` + s.schema + `"`); err != nil {
+		if err := mtx.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+schema); err != nil {
 			return fmt.Errorf("postgres: create schema: %w", err)
 		}
-		if err := exec(`CREATE TABLE IF NOT EXISTS "` + s.schema + `".schema_migrations (
-			version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-			return fmt.Errorf("postgres: migrations table: %w", err)
-		}
-		applied := map[int]bool{}
-		s.counter.Add(1)
-		rows, err := ptx.Query(ctx, `SELECT version FROM "`+s.schema+`".schema_migrations`)
+		err := migration.Apply(ctx, mtx, migration.Target{
+			CreateTable: `CREATE TABLE IF NOT EXISTS ` + table + ` (
+				version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+			SelectVersions: `SELECT version FROM ` + table,
+			Record:         `INSERT INTO ` + table + ` (version, name) VALUES ($1, $2)`,
+			Rewrite:        func(sql string) string { return strings.ReplaceAll(sql, "grantkit.", schema+".") },
+		}, ms)
 		if err != nil {
-			return fmt.Errorf("postgres: read migrations: %w", err)
-		}
-		versions, err := pgx.CollectRows(rows, pgx.RowTo[int32])
-		if err != nil {
-			return fmt.Errorf("postgres: read migrations: %w", err)
-		}
-		for _, v := range versions {
-			applied[int(v)] = true
-		}
-		for _, m := range ms {
-			if applied[m.Version] {
-				continue
-			}
-			sql := strings.ReplaceAll(m.SQL, "grantkit.", `"`+s.schema+`".`)
-			if err := exec(sql); err != nil {
-				return fmt.Errorf("postgres: migration %s: %w", m.Name, err)
-			}
-			if err := exec(`INSERT INTO "`+s.schema+`".schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
-				return fmt.Errorf("postgres: record migration %s: %w", m.Name, err)
-			}
+			return fmt.Errorf("postgres: %w", err)
 		}
 		return nil
+	})
+}
+
+// migrationTx runs migration.Apply's statements on ptx, counting them.
+type migrationTx struct {
+	ptx     pgx.Tx
+	counter *store.Counter
+}
+
+func (t migrationTx) Exec(ctx context.Context, query string, args ...any) error {
+	t.counter.Add(1)
+	_, err := t.ptx.Exec(ctx, query, args...)
+	return err
+}
+
+func (t migrationTx) Versions(ctx context.Context, query string) ([]int, error) {
+	t.counter.Add(1)
+	rows, err := t.ptx.Query(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (int, error) {
+		var v int32
+		err := r.Scan(&v)
+		return int(v), err
 	})
 }

@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"slices"
 	"strings"
@@ -380,78 +379,11 @@ func TestMigrations(t *testing.T) {
 }
 
 // TestCounter checks the statement counts: a write outside a transaction is
-// one statement (no BEGIN/COMMIT), InTx adds exactly BEGIN and COMMIT (or
-// ROLLBACK), and a rotation is one statement.
+// one statement (no BEGIN/COMMIT), and a rotation is one statement (a
+// data-modifying CTE).
 func TestCounter(t *testing.T) {
 	t.Parallel()
-	pool := testdb.Pool(t)
-	var n store.Counter
-	s := testdb.OpenPostgres(t, pool, &n)
-	ctx := t.Context()
-	cl := newClient(t, s)
-	g := grant(cl.ID, "alice")
-	first := refresh(g.ID, newID(), "")
-
-	boom := errors.New("boom")
-	for _, tc := range []struct {
-		name string
-		want int64
-		fn   func() error
-	}{
-		{"CreateGrant", 1, func() error { return s.CreateGrant(ctx, g) }},
-		{"GetGrant", 1, func() error { _, err := s.GetGrant(ctx, g.ID); return err }},
-		{"InTx with 2 ops", 4, func() error {
-			return s.InTx(ctx, func(tx store.Tx) error {
-				if _, err := tx.GetGrantForUpdate(ctx, g.ID); err != nil {
-					return err
-				}
-				return tx.CreateRefreshToken(ctx, first)
-			})
-		}},
-		{"InTx failing after 1 op", 3, func() error {
-			err := s.InTx(ctx, func(tx store.Tx) error {
-				if _, err := tx.GetGrant(ctx, g.ID); err != nil {
-					return err
-				}
-				return boom
-			})
-			if !errors.Is(err, boom) {
-				return fmt.Errorf("InTx = %v, want boom", err)
-			}
-			return nil
-		}},
-		{"RotateRefreshToken", 1, func() error {
-			ok, err := s.RotateRefreshToken(ctx, first.ID, "rotated", refresh(g.ID, first.FamilyID, first.ID))
-			if err == nil && !ok {
-				err = errors.New("not rotated")
-			}
-			return err
-		}},
-		{"RotateRefreshToken of a revoked token", 1, func() error {
-			ok, err := s.RotateRefreshToken(ctx, first.ID, "rotated", refresh(g.ID, first.FamilyID, first.ID))
-			if err == nil && ok {
-				err = errors.New("rotated twice")
-			}
-			return err
-		}},
-		{"WithTx op", 1, func() error {
-			ptx, err := pool.Begin(ctx)
-			if err != nil {
-				return err
-			}
-			defer ptx.Rollback(ctx)
-			_, err = s.WithTx(ptx).GetGrant(ctx, g.ID)
-			return err
-		}},
-	} {
-		before := n.Load()
-		if err := tc.fn(); err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
-		if got := n.Load() - before; got != tc.want {
-			t.Errorf("%s sent %d statements, want %d", tc.name, got, tc.want)
-		}
-	}
+	storetest.TestCounter(t, testdb.Postgres(t), storetest.StatementCounts{Write: 1, Rotate: 1, RotateLost: 1})
 }
 
 // TestExclusiveKeepsNoSnapshot checks that holding Exclusive does not hold

@@ -10,6 +10,7 @@ import (
 
 	"github.com/grantkit/grantkit/internal/migration"
 	"github.com/grantkit/grantkit/internal/sqlstore"
+	"github.com/grantkit/grantkit/store"
 )
 
 //go:embed migrations/*.sql
@@ -36,43 +37,46 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	table := s.prefix + "schema_migrations"
 	return s.inTx(ctx, func(stx *sql.Tx, _ *sqlstore.TxOps) error {
-		exec := func(query string, args ...any) error {
-			s.counter.Add(1)
-			_, err := stx.ExecContext(ctx, query, args...)
-			return err
-		}
-		if err := exec(`CREATE TABLE IF NOT EXISTS ` + table + ` (
-			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (datetime('now'))) STRICT`); err != nil {
-			return fmt.Errorf("sqlite: migrations table: %w", err)
-		}
-		applied := map[int]bool{}
-		s.counter.Add(1)
-		rows, err := stx.QueryContext(ctx, `SELECT version FROM `+table)
+		err := migration.Apply(ctx, migrationTx{stx: stx, counter: s.counter}, migration.Target{
+			CreateTable: `CREATE TABLE IF NOT EXISTS ` + table + ` (
+				version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (datetime('now'))) STRICT`,
+			SelectVersions: `SELECT version FROM ` + table,
+			Record:         `INSERT INTO ` + table + ` (version, name) VALUES (?1, ?2)`,
+			Rewrite:        func(q string) string { return strings.ReplaceAll(q, "grantkit_", s.prefix) },
+		}, ms)
 		if err != nil {
-			return fmt.Errorf("sqlite: read migrations: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var v int
-			if err := rows.Scan(&v); err != nil {
-				return fmt.Errorf("sqlite: read migrations: %w", err)
-			}
-			applied[v] = true
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("sqlite: read migrations: %w", err)
-		}
-		for _, m := range ms {
-			if applied[m.Version] {
-				continue
-			}
-			if err := exec(strings.ReplaceAll(m.SQL, "grantkit_", s.prefix)); err != nil {
-				return fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
-			}
-			if err := exec(`INSERT INTO `+table+` (version, name) VALUES (?, ?)`, m.Version, m.Name); err != nil {
-				return fmt.Errorf("sqlite: record migration %s: %w", m.Name, err)
-			}
+			return fmt.Errorf("sqlite: %w", err)
 		}
 		return nil
 	})
+}
+
+// migrationTx runs migration.Apply's statements on stx, counting them.
+type migrationTx struct {
+	stx     *sql.Tx
+	counter *store.Counter
+}
+
+func (t migrationTx) Exec(ctx context.Context, query string, args ...any) error {
+	t.counter.Add(1)
+	_, err := t.stx.ExecContext(ctx, query, args...)
+	return err
+}
+
+func (t migrationTx) Versions(ctx context.Context, query string) ([]int, error) {
+	t.counter.Add(1)
+	rows, err := t.stx.QueryContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }

@@ -550,67 +550,10 @@ func TestConcurrentMigrate(t *testing.T) {
 
 // TestCounter checks the statement counts: every write outside a
 // transaction runs in its own BEGIN IMMEDIATE … COMMIT (so writers are
-// serialised), reads run alone, and InTx adds exactly BEGIN and COMMIT.
+// serialised), and a rotation is an UPDATE and an INSERT.
 func TestCounter(t *testing.T) {
 	t.Parallel()
-	var n store.Counter
-	s := open(t, sqlite.Config{Counter: &n}, true)
-	ctx := t.Context()
-	cl := newClient(t, s)
-	g := grant(cl.ID, "alice")
-	first := refresh(g.ID, newID(), "")
-
-	boom := errors.New("boom")
-	for _, tc := range []struct {
-		name string
-		want int64
-		fn   func() error
-	}{
-		{"CreateGrant", 3, func() error { return s.CreateGrant(ctx, g) }},
-		{"GetGrant", 1, func() error { _, err := s.GetGrant(ctx, g.ID); return err }},
-		{"InTx with 2 ops", 4, func() error {
-			return s.InTx(ctx, func(tx store.Tx) error {
-				if _, err := tx.GetGrantForUpdate(ctx, g.ID); err != nil {
-					return err
-				}
-				return tx.CreateRefreshToken(ctx, first)
-			})
-		}},
-		{"InTx failing after 1 op", 3, func() error {
-			err := s.InTx(ctx, func(tx store.Tx) error {
-				if _, err := tx.GetGrant(ctx, g.ID); err != nil {
-					return err
-				}
-				return boom
-			})
-			if !errors.Is(err, boom) {
-				return fmt.Errorf("InTx = %v, want boom", err)
-			}
-			return nil
-		}},
-		{"RotateRefreshToken", 4, func() error {
-			ok, err := s.RotateRefreshToken(ctx, first.ID, "rotated", refresh(g.ID, first.FamilyID, first.ID))
-			if err == nil && !ok {
-				err = errors.New("not rotated")
-			}
-			return err
-		}},
-		{"RotateRefreshToken of a revoked token", 3, func() error {
-			ok, err := s.RotateRefreshToken(ctx, first.ID, "rotated", refresh(g.ID, first.FamilyID, first.ID))
-			if err == nil && ok {
-				err = errors.New("rotated twice")
-			}
-			return err
-		}},
-	} {
-		before := n.Load()
-		if err := tc.fn(); err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
-		if got := n.Load() - before; got != tc.want {
-			t.Errorf("%s sent %d statements, want %d", tc.name, got, tc.want)
-		}
-	}
+	storetest.TestCounter(t, testdb.SQLite(), storetest.StatementCounts{Write: 3, Rotate: 4, RotateLost: 3})
 }
 
 // TestSmallPool checks that MaxOpenConns counts the connections the store

@@ -374,6 +374,7 @@ func testAuthCodeRoundTrip(t *testing.T, h Harness) {
 			c.RedirectURI = "https://app.example/other"
 			c.CreatedAt, c.ExpiresAt = base, base.Add(time.Minute+999*time.Nanosecond)
 			c.UsedAt, c.RevokedAt = base.Add(time.Second), base.Add(2*time.Second)
+			c.ReuseReportedAt = base.Add(3*time.Second + 999*time.Nanosecond)
 		}},
 		{"no scopes", func(c *store.AuthCode) { c.Scopes = nil }},
 	} {
@@ -386,10 +387,11 @@ func testAuthCodeRoundTrip(t *testing.T, h Harness) {
 			want := code
 			want.CreatedAt, want.ExpiresAt = utc(code.CreatedAt), utc(code.ExpiresAt)
 			want.UsedAt, want.RevokedAt = utc(code.UsedAt), utc(code.RevokedAt)
+			want.ReuseReportedAt = utc(code.ReuseReportedAt)
 			if d := diff(want, got); d != "" {
 				t.Errorf("GetAuthCode (-want +got):\n%s", d)
 			}
-			checkUTC(t, "GetAuthCode", got.CreatedAt, got.ExpiresAt, got.UsedAt, got.RevokedAt)
+			checkUTC(t, "GetAuthCode", got.CreatedAt, got.ExpiresAt, got.UsedAt, got.RevokedAt, got.ReuseReportedAt)
 		})
 	}
 	for _, h := range [][]byte{hash("unknown"), nil} {

@@ -16,7 +16,6 @@ func init() {
 	register("ClientUpdate", testClientUpdate)
 	register("ClientDelete", testClientDelete)
 	register("ClientLockedReads", testClientLockedReads)
-	register("ClientListOrphans", testClientListOrphans)
 }
 
 // clientGet reads a client and fails the test on error.
@@ -269,68 +268,5 @@ func testClientDelete(t *testing.T, h Harness) {
 	}
 	if d := diff(other, clientGet(t, s, other.ID)); d != "" {
 		t.Errorf("DeleteClient touched another client (-want +got):\n%s", d)
-	}
-}
-
-func testClientListOrphans(t *testing.T, h Harness) {
-	s := h.Open(t, nil)
-	cutoff := base // registeredBefore
-	dynamic := func(age time.Duration) func(*store.Client) {
-		return func(c *store.Client) {
-			c.Dynamic = true
-			c.CreatedAt = micro.Add(-age)
-			c.UpdatedAt = c.CreatedAt
-		}
-	}
-	// Orphans, oldest first (the listing's order).
-	noGrant := newClient(t, s, dynamic(4*time.Hour))
-	revokedOnly := newClient(t, s, dynamic(3*time.Hour))
-	newGrant(t, s, revokedOnly.ID, func(g *store.Grant) {
-		g.Status, g.RevokedAt, g.RevokeReason = store.GrantRevoked, micro, "user_revoked"
-	})
-	pendingOnly := newClient(t, s, dynamic(2*time.Hour))
-	newGrant(t, s, pendingOnly.ID, func(g *store.Grant) { g.Status, g.ActivatedAt = store.GrantPending, time.Time{} })
-	// Not orphans.
-	withActive := newClient(t, s, dynamic(5*time.Hour))
-	newGrant(t, s, withActive.ID, func(g *store.Grant) { g.Subject = "bob" })
-	newGrant(t, s, withActive.ID, func(g *store.Grant) { g.Status, g.RevokedAt = store.GrantRevoked, micro })
-	newClient(t, s, dynamic(0))             // created exactly at the cutoff
-	newClient(t, s, dynamic(-time.Minute))  // created after the cutoff
-	newClient(t, s, func(c *store.Client) { // static, old, no grant
-		c.CreatedAt = micro.Add(-10 * time.Hour)
-	})
-
-	all := []string{noGrant.ID, revokedOnly.ID, pendingOnly.ID}
-	for _, tc := range []struct {
-		limit int
-		want  []string
-	}{
-		{limit: 100, want: all},
-		{limit: 3, want: all},
-		{limit: 2, want: all[:2]},
-		{limit: 1, want: all[:1]},
-	} {
-		got, err := s.ListOrphanClients(ctx(t), cutoff, tc.limit)
-		if err != nil {
-			t.Fatalf("ListOrphanClients(limit %d): %v", tc.limit, err)
-		}
-		ids := make([]string, len(got))
-		for i, c := range got {
-			ids[i] = c.ID
-		}
-		if d := diff(tc.want, ids); d != "" {
-			t.Errorf("ListOrphanClients(limit %d) ids (-want +got):\n%s", tc.limit, d)
-		}
-		if len(got) > 0 {
-			if d := diff(noGrant, got[0]); d != "" {
-				t.Errorf("ListOrphanClients(limit %d)[0] (-want +got):\n%s", tc.limit, d)
-			}
-		}
-	}
-
-	for _, limit := range []int{0, -1} {
-		if _, err := s.ListOrphanClients(ctx(t), cutoff, limit); !errors.Is(err, store.ErrInvalidArgument) {
-			t.Errorf("ListOrphanClients(limit %d) = %v, want ErrInvalidArgument", limit, err)
-		}
 	}
 }

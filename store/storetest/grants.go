@@ -366,7 +366,7 @@ func testGrantActivateRaceSameBinding(t *testing.T, h Harness) {
 	if err != nil || got.ID != winner.ID {
 		t.Errorf("FindActiveGrant = %s, %v; want the winner %s", got.ID, err, winner.ID)
 	}
-	page, err := s.ListActiveGrants(ctx(t), store.GrantFilter{Subject: winner.Subject}, store.Page{Limit: store.MaxPageLimit})
+	page, err := s.ListActiveGrants(ctx(t), store.GrantFilter{Subject: winner.Subject, SubjectKind: winner.SubjectKind}, store.Page{Limit: store.MaxPageLimit})
 	if err != nil {
 		t.Fatal(err)
 	}

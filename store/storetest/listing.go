@@ -21,6 +21,7 @@ func init() {
 	register("GrantListInsertWhilePaging", testGrantListInsertWhilePaging)
 	register("GrantListForgedCursor", testGrantListForgedCursor)
 	register("GrantListCursorScope", testGrantListCursorScope)
+	register("GrantListSubjectKind", testGrantListSubjectKind)
 }
 
 // grantListingOrder sorts gs as a session listing does: created_at DESC,
@@ -105,7 +106,7 @@ func testGrantListJoin(t *testing.T, h Harness) {
 	})
 	newer := newGrant(t, s, dyn.ID, func(g *store.Grant) { g.CreatedAt = base })
 
-	p, err := s.ListActiveGrants(ctx(t), store.GrantFilter{Subject: "alice"}, store.Page{})
+	p, err := s.ListActiveGrants(ctx(t), store.GrantFilter{Subject: "alice", SubjectKind: "user"}, store.Page{})
 	if err != nil {
 		t.Fatalf("ListActiveGrants: %v", err)
 	}
@@ -132,7 +133,7 @@ func testGrantListJoin(t *testing.T, h Harness) {
 	if err := s.UpdateClient(ctx(t), upd); err != nil {
 		t.Fatal(err)
 	}
-	p, err = s.ListActiveGrants(ctx(t), store.GrantFilter{Subject: "alice"}, store.Page{})
+	p, err = s.ListActiveGrants(ctx(t), store.GrantFilter{Subject: "alice", SubjectKind: "user"}, store.Page{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,13 +168,13 @@ func testGrantListFilters(t *testing.T, h Harness) {
 		f    store.GrantFilter
 		want []store.Grant
 	}{
-		{"subject", store.GrantFilter{Subject: "alice"}, []store.Grant{alicePersonal, aliceOrg1, aliceOrg2}},
-		{"other subject", store.GrantFilter{Subject: "bob"}, []store.Grant{bobOrg1, bobPersonal}},
-		{"unknown subject", store.GrantFilter{Subject: "carol"}, nil},
-		{"subject case", store.GrantFilter{Subject: "Alice"}, nil},
-		{"subject+tenant", store.GrantFilter{Subject: "alice", Tenant: store.Tenant("org-1")}, []store.Grant{aliceOrg1}},
-		{"subject+personal tenant", store.GrantFilter{Subject: "alice", Tenant: store.Tenant("")}, []store.Grant{alicePersonal}},
-		{"subject+unknown tenant", store.GrantFilter{Subject: "alice", Tenant: store.Tenant("org-9")}, nil},
+		{"subject", store.GrantFilter{Subject: "alice", SubjectKind: "user"}, []store.Grant{alicePersonal, aliceOrg1, aliceOrg2}},
+		{"other subject", store.GrantFilter{Subject: "bob", SubjectKind: "user"}, []store.Grant{bobOrg1, bobPersonal}},
+		{"unknown subject", store.GrantFilter{Subject: "carol", SubjectKind: "user"}, nil},
+		{"subject case", store.GrantFilter{Subject: "Alice", SubjectKind: "user"}, nil},
+		{"subject+tenant", store.GrantFilter{Subject: "alice", SubjectKind: "user", Tenant: store.Tenant("org-1")}, []store.Grant{aliceOrg1}},
+		{"subject+personal tenant", store.GrantFilter{Subject: "alice", SubjectKind: "user", Tenant: store.Tenant("")}, []store.Grant{alicePersonal}},
+		{"subject+unknown tenant", store.GrantFilter{Subject: "alice", SubjectKind: "user", Tenant: store.Tenant("org-9")}, nil},
 		{"all subjects", store.GrantFilter{AllSubjects: true}, []store.Grant{alicePersonal, aliceOrg1, aliceOrg2, bobOrg1, bobPersonal}},
 		{"all subjects+tenant", store.GrantFilter{AllSubjects: true, Tenant: store.Tenant("org-1")}, []store.Grant{aliceOrg1, bobOrg1}},
 		{"all subjects+personal tenant", store.GrantFilter{AllSubjects: true, Tenant: store.Tenant("")}, []store.Grant{alicePersonal, bobPersonal}},
@@ -216,7 +217,7 @@ func testGrantListLimits(t *testing.T, h Harness) {
 		}))
 	}
 	order := grantListingOrder(all)
-	f := store.GrantFilter{Subject: "alice"}
+	f := store.GrantFilter{Subject: "alice", SubjectKind: "user"}
 	for _, tc := range []struct {
 		limit, want int
 	}{
@@ -299,10 +300,10 @@ func testGrantListKeyset(t *testing.T, h Harness) {
 		f    store.GrantFilter
 		want []store.Grant
 	}{
-		{"subject", store.GrantFilter{Subject: "alice"}, alice},
-		{"subject+tenant", store.GrantFilter{Subject: "alice", Tenant: store.Tenant("org-1")},
+		{"subject", store.GrantFilter{Subject: "alice", SubjectKind: "user"}, alice},
+		{"subject+tenant", store.GrantFilter{Subject: "alice", SubjectKind: "user", Tenant: store.Tenant("org-1")},
 			slices.DeleteFunc(slices.Clone(alice), func(g store.Grant) bool { return g.Tenant != "org-1" })},
-		{"subject+personal tenant", store.GrantFilter{Subject: "alice", Tenant: store.Tenant("")},
+		{"subject+personal tenant", store.GrantFilter{Subject: "alice", SubjectKind: "user", Tenant: store.Tenant("")},
 			slices.DeleteFunc(slices.Clone(alice), func(g store.Grant) bool { return g.Tenant != "" })},
 		{"all subjects", store.GrantFilter{AllSubjects: true}, all},
 	} {
@@ -323,7 +324,7 @@ func testGrantListKeyset(t *testing.T, h Harness) {
 	// Page size 10 over 65 rows: 6 full pages and one of 5; a listing of
 	// exactly a multiple of the page size ends without an empty page.
 	t.Run("page shapes", func(t *testing.T) {
-		f := store.GrantFilter{Subject: "alice"}
+		f := store.GrantFilter{Subject: "alice", SubjectKind: "user"}
 		var sizes []int
 		var cursor string
 		for {
@@ -370,7 +371,7 @@ func testGrantListInsertWhilePaging(t *testing.T, h Harness) {
 		before = append(before, newGrant(t, s, c.ID, grantWithResource(i), func(g *store.Grant) { g.CreatedAt = created }))
 	}
 	want := grantListingOrder(before)
-	f := store.GrantFilter{Subject: "alice"}
+	f := store.GrantFilter{Subject: "alice", SubjectKind: "user"}
 
 	p, err := s.ListActiveGrants(ctx(t), f, store.Page{Limit: 10})
 	if err != nil {
@@ -401,7 +402,7 @@ func testGrantListForgedCursor(t *testing.T, h Harness) {
 	for i := range 5 {
 		newGrant(t, s, c.ID, grantWithResource(i))
 	}
-	f := store.GrantFilter{Subject: "alice"}
+	f := store.GrantFilter{Subject: "alice", SubjectKind: "user"}
 	p, err := s.ListActiveGrants(ctx(t), f, store.Page{Limit: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -461,11 +462,11 @@ func testGrantListCursorScope(t *testing.T, h Harness) {
 		}
 	}
 	filters := map[string]store.GrantFilter{
-		"alice":              {Subject: "alice"},
-		"bob":                {Subject: "bob"},
-		"alice personal":     {Subject: "alice", Tenant: store.Tenant("")},
-		"alice org-1":        {Subject: "alice", Tenant: store.Tenant("org-1")},
-		"bob org-1":          {Subject: "bob", Tenant: store.Tenant("org-1")},
+		"alice":              {Subject: "alice", SubjectKind: "user"},
+		"bob":                {Subject: "bob", SubjectKind: "user"},
+		"alice personal":     {Subject: "alice", SubjectKind: "user", Tenant: store.Tenant("")},
+		"alice org-1":        {Subject: "alice", SubjectKind: "user", Tenant: store.Tenant("org-1")},
+		"bob org-1":          {Subject: "bob", SubjectKind: "user", Tenant: store.Tenant("org-1")},
 		"all subjects":       {AllSubjects: true},
 		"all subjects org-1": {AllSubjects: true, Tenant: store.Tenant("org-1")},
 	}
@@ -494,6 +495,70 @@ func testGrantListCursorScope(t *testing.T, h Harness) {
 					t.Errorf("cursor of %q presented to %q = %v, %v; want ErrInvalidCursor", from, to, grantListIDs(p), err)
 				}
 			})
+		}
+	}
+}
+
+// testGrantListSubjectKind checks that a subject's listing shows only the
+// grants of its kind: user 42 does not list api_key 42's grants (a host's
+// user ids and API-key ids may collide), and an empty kind is a kind of
+// its own, not a wildcard.
+func testGrantListSubjectKind(t *testing.T, h Harness) {
+	s := h.Open(t, nil)
+	c := newClient(t, s)
+	var n int
+	mk := func(kind, tenant string) store.Grant {
+		n++
+		return newGrant(t, s, c.ID, grantWithResource(n), func(g *store.Grant) {
+			g.Subject, g.SubjectKind, g.Tenant = "42", kind, tenant
+			g.CreatedAt = micro.Add(time.Duration(n) * time.Second)
+		})
+	}
+	user1, user2, userOrg := mk("user", ""), mk("user", ""), mk("user", "org-1")
+	key1, keyOrg := mk("api_key", ""), mk("api_key", "org-1")
+	none := mk("", "")
+	revoked := newGrant(t, s, c.ID, grantWithResource(100), func(g *store.Grant) {
+		g.Subject, g.SubjectKind = "42", "user"
+	})
+	if _, err := s.RevokeGrants(ctx(t), []string{revoked.ID}, "test", micro); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		name string
+		f    store.GrantFilter
+		want []store.Grant
+	}{
+		{"user", store.GrantFilter{Subject: "42", SubjectKind: "user"}, []store.Grant{user1, user2, userOrg}},
+		{"api key", store.GrantFilter{Subject: "42", SubjectKind: "api_key"}, []store.Grant{key1, keyOrg}},
+		{"empty kind is not a wildcard", store.GrantFilter{Subject: "42"}, []store.Grant{none}},
+		{"kind case", store.GrantFilter{Subject: "42", SubjectKind: "User"}, nil},
+		{"unknown kind", store.GrantFilter{Subject: "42", SubjectKind: "service"}, nil},
+		{"user+tenant", store.GrantFilter{Subject: "42", SubjectKind: "user", Tenant: store.Tenant("org-1")}, []store.Grant{userOrg}},
+		{"api key+tenant", store.GrantFilter{Subject: "42", SubjectKind: "api_key", Tenant: store.Tenant("org-1")}, []store.Grant{keyOrg}},
+		{"api key+personal tenant", store.GrantFilter{Subject: "42", SubjectKind: "api_key", Tenant: store.Tenant("")}, []store.Grant{key1}},
+		{"all subjects ignore the kind", store.GrantFilter{AllSubjects: true, SubjectKind: "user"},
+			[]store.Grant{user1, user2, userOrg, key1, keyOrg, none}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := grantListingOrder(tc.want)
+			for _, limit := range []int{1, 2, store.DefaultPageLimit} {
+				if d := diff(want, grantListAll(t, s, tc.f, limit)); d != "" {
+					t.Errorf("ListActiveGrants(%+v, limit %d) ids (-want +got):\n%s", tc.f, limit, d)
+				}
+			}
+		})
+	}
+
+	// A cursor of the user's listing is refused by the API key's.
+	p, err := s.ListActiveGrants(ctx(t), store.GrantFilter{Subject: "42", SubjectKind: "user"}, store.Page{Limit: 1})
+	if err != nil || p.Next == "" {
+		t.Fatalf("ListActiveGrants(user, limit 1) = %v, Next %q; want a Next cursor", err, p.Next)
+	}
+	for _, kind := range []string{"api_key", ""} {
+		f := store.GrantFilter{Subject: "42", SubjectKind: kind}
+		if got, err := s.ListActiveGrants(ctx(t), f, store.Page{Limit: 1, Cursor: p.Next}); !errors.Is(err, store.ErrInvalidCursor) {
+			t.Errorf("user cursor presented to kind %q = %v, %v; want ErrInvalidCursor", kind, grantListIDs(got), err)
 		}
 	}
 }

@@ -35,6 +35,7 @@ func childToken(t *testing.T, parent store.RefreshToken, at time.Time) store.Ref
 func refreshAsStored(rt store.RefreshToken) store.RefreshToken {
 	rt.CreatedAt, rt.ExpiresAt = utc(rt.CreatedAt), utc(rt.ExpiresAt)
 	rt.FamilyExpiresAt, rt.RevokedAt = utc(rt.FamilyExpiresAt), utc(rt.RevokedAt)
+	rt.ReuseReportedAt = utc(rt.ReuseReportedAt)
 	return rt
 }
 
@@ -65,9 +66,8 @@ func testRefreshRoundTrip(t *testing.T, h Harness) {
 		}
 		want := refreshAsStored(rt)
 		for name, get := range map[string]func() (store.RefreshToken, error){
-			"GetActiveRefreshToken": func() (store.RefreshToken, error) { return s.GetActiveRefreshToken(ctx(t), rt.Hash) },
-			"GetRefreshToken":       func() (store.RefreshToken, error) { return s.GetRefreshToken(ctx(t), rt.Hash) },
-			"GetRefreshFamilyHead":  func() (store.RefreshToken, error) { return s.GetRefreshFamilyHead(ctx(t), family) },
+			"GetRefreshToken":      func() (store.RefreshToken, error) { return s.GetRefreshToken(ctx(t), rt.Hash) },
+			"GetRefreshFamilyHead": func() (store.RefreshToken, error) { return s.GetRefreshFamilyHead(ctx(t), family) },
 		} {
 			got, err := get()
 			if err != nil {
@@ -97,12 +97,10 @@ func testRefreshRoundTrip(t *testing.T, h Harness) {
 		family := newID(t)
 		id := newID(t)
 		rt := store.RefreshToken{ID: id, Hash: hash(id), GrantID: g.ID, FamilyID: family,
-			CreatedAt: base, ExpiresAt: base.Add(time.Hour), RevokedAt: base.Add(time.Minute), RevokeReason: "rotated"}
+			CreatedAt: base, ExpiresAt: base.Add(time.Hour), RevokedAt: base.Add(time.Minute), RevokeReason: "rotated",
+			ReuseReportedAt: base.Add(2 * time.Minute)}
 		if err := s.CreateRefreshToken(ctx(t), rt); err != nil {
 			t.Fatal(err)
-		}
-		if _, err := s.GetActiveRefreshToken(ctx(t), rt.Hash); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("GetActiveRefreshToken(revoked) = %v, want ErrNotFound", err)
 		}
 		if _, err := s.GetRefreshFamilyHead(ctx(t), family); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("GetRefreshFamilyHead(only revoked) = %v, want ErrNotFound", err)
@@ -111,15 +109,12 @@ func testRefreshRoundTrip(t *testing.T, h Harness) {
 		if d := diff(refreshAsStored(rt), got); d != "" {
 			t.Errorf("GetRefreshToken(revoked) (-want +got):\n%s", d)
 		}
-		checkUTC(t, "RevokedAt", got.RevokedAt)
+		checkUTC(t, "RevokedAt", got.RevokedAt, got.ReuseReportedAt)
 		if got.Active() {
 			t.Error("revoked token reports Active")
 		}
 	})
 	t.Run("unknown", func(t *testing.T) {
-		if _, err := s.GetActiveRefreshToken(ctx(t), hash("unknown")); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("GetActiveRefreshToken(unknown) = %v, want ErrNotFound", err)
-		}
 		if _, err := s.GetRefreshToken(ctx(t), hash("unknown")); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("GetRefreshToken(unknown) = %v, want ErrNotFound", err)
 		}
@@ -201,13 +196,13 @@ func testRefreshRotate(t *testing.T, h Harness) {
 			t.Errorf("rotated token #%d (-want +got):\n%s", i+1, d)
 		}
 		checkUTC(t, "rotated RevokedAt", gotPrev.RevokedAt)
-		if _, err := s.GetActiveRefreshToken(ctx(t), prev.Hash); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("GetActiveRefreshToken(rotated) = %v, want ErrNotFound", err)
+		if gotPrev.Active() {
+			t.Errorf("rotated token #%d is still active", i+1)
 		}
 		wantNext := refreshAsStored(next)
-		gotNext, err := s.GetActiveRefreshToken(ctx(t), next.Hash)
-		if err != nil {
-			t.Fatalf("GetActiveRefreshToken(child): %v", err)
+		gotNext := getRefresh(t, s, next.Hash)
+		if !gotNext.Active() {
+			t.Errorf("child #%d is not active", i+1)
 		}
 		if d := diff(wantNext, gotNext); d != "" {
 			t.Errorf("child #%d (-want +got):\n%s", i+1, d)
@@ -355,10 +350,11 @@ func testRefreshRotateRace(t *testing.T, h Harness) {
 
 	active := 0
 	for _, rt := range append([]store.RefreshToken{old}, children...) {
-		if _, err := s.GetActiveRefreshToken(ctx(t), rt.Hash); err == nil {
+		got, err := s.GetRefreshToken(ctx(t), rt.Hash)
+		if err == nil && got.Active() {
 			active++
-		} else if !errors.Is(err, store.ErrNotFound) {
-			t.Fatalf("GetActiveRefreshToken: %v", err)
+		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("GetRefreshToken: %v", err)
 		}
 	}
 	if active != 1 {
