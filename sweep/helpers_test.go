@@ -39,11 +39,17 @@ func hash(s string) []byte {
 	return h[:]
 }
 
-// newWorker builds a worker or fails t.
-func newWorker(t testing.TB, cfg sweep.Config) *sweep.Worker {
+// newWorker builds a worker over a grant.Manager configured by g — the
+// store the worker sweeps, its clock and its observer — or fails t. The
+// manager's logger defaults to quiet.
+func newWorker(t testing.TB, g grant.Config, cfg sweep.Config) *sweep.Worker {
 	t.Helper()
-	if cfg.Logger == nil {
-		cfg.Logger = quiet
+	if g.Logger == nil {
+		g.Logger = quiet
+	}
+	m, err := grant.New(g)
+	if err != nil {
+		t.Fatalf("grant.New: %v", err)
 	}
 	if cfg.BatchTime == 0 {
 		// No pacing unless a test asks for it: under -race on a busy
@@ -54,7 +60,7 @@ func newWorker(t testing.TB, cfg sweep.Config) *sweep.Worker {
 	if cfg.DutyCycle == 0 {
 		cfg.DutyCycle = 1 // and no waits between batches, for speed
 	}
-	w, err := sweep.New(cfg)
+	w, err := sweep.New(m, cfg)
 	if err != nil {
 		t.Fatalf("sweep.New: %v", err)
 	}

@@ -150,7 +150,11 @@ func benchSweepUnderLoad(b *testing.B, s store.Store, seed loadSeeder) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv, err := token.NewServer(token.Config{Grants: m, Minter: token.Minter{Issuer: "https://auth.example", Keys: keys}})
+	minter, err := token.NewMinter(token.MinterConfig{Issuer: "https://auth.example", Keys: keys})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := token.NewServer(m, token.ServerConfig{Minter: minter})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -241,9 +245,11 @@ func benchSweepUnderLoad(b *testing.B, s store.Store, seed loadSeeder) {
 		time.AfterFunc(loadWindow, func() { close(stop) })
 		idle := refresh(stop)
 
+		// The worker's manager sweeps through ts; the token server's is m,
+		// over s itself.
 		ts := &timedStore{Store: s}
-		w := newWorker(b, sweep.Config{Store: ts, BatchSize: loadBatch, BatchTime: sweep.DefaultBatchTime,
-			DutyCycle: sweep.DefaultDutyCycle})
+		w := newWorker(b, grant.Config{Store: ts}, sweep.Config{BatchSize: loadBatch,
+			BatchTime: sweep.DefaultBatchTime, DutyCycle: sweep.DefaultDutyCycle})
 		stop = make(chan struct{})
 		var (
 			counts   sweep.Counts

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/internal/testdb"
 	"github.com/grantkit/grantkit/store"
 	"github.com/grantkit/grantkit/sweep"
@@ -73,7 +74,7 @@ func TestPacing(t *testing.T) {
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
 				p := &pacedRows{Store: db.Harness.Open(t, nil), delay: tc.delay, remaining: tc.rows}
-				w := newWorker(t, sweep.Config{Store: p, BatchSize: 80, BatchTime: tc.batchTime})
+				w := newWorker(t, grant.Config{Store: p}, sweep.Config{BatchSize: 80, BatchTime: tc.batchTime})
 				got, err := w.RunOnce(t.Context())
 				if err != nil {
 					t.Fatal(err)
@@ -107,8 +108,11 @@ func TestDutyCycle(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			p := &pacedRows{Store: testdb.SQLite().Open(t, nil), delay: func(int) time.Duration { return 2 * time.Millisecond }, remaining: 250}
-			w, err := sweep.New(sweep.Config{Store: p, BatchSize: 80, BatchTime: time.Hour, DutyCycle: tc.duty,
-				Logger: quiet})
+			m, err := grant.New(grant.Config{Store: p, Logger: quiet})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, err := sweep.New(m, sweep.Config{BatchSize: 80, BatchTime: time.Hour, DutyCycle: tc.duty})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/internal/testdb"
 	"github.com/grantkit/grantkit/store"
 	"github.com/grantkit/grantkit/sweep"
@@ -277,12 +278,11 @@ func TestRules(t *testing.T) {
 				tc.seed(e)
 
 				clk := testdb.NewClock(time.Time{})
-				cfg := sweep.Config{Store: s, Now: clk.Now, RevokedRetention: R, OrphanClientGrace: OG,
-					PendingGrace: PG}
+				cfg := sweep.Config{RevokedRetention: R, OrphanClientGrace: OG, PendingGrace: PG}
 				if tc.cfg != nil {
 					tc.cfg(&cfg)
 				}
-				w := newWorker(t, cfg)
+				w := newWorker(t, grant.Config{Store: s, Now: clk.Now}, cfg)
 
 				all := ids(t, s)
 				gone := map[string]bool{}

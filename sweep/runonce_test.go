@@ -98,9 +98,9 @@ func TestBatches(t *testing.T) {
 				k.seed(e, c.eligible)
 
 				rec := &recorder{}
-				w := newWorker(t, sweep.Config{Store: &hooked{Store: real, after: rec.after}, BatchSize: c.batch,
-					Now: func() time.Time { return now }, RevokedRetention: time.Hour, PendingGrace: time.Hour,
-					OrphanClientGrace: time.Hour, AuditRetention: time.Hour})
+				w := newWorker(t, grant.Config{Store: &hooked{Store: real, after: rec.after},
+					Now: func() time.Time { return now }}, sweep.Config{BatchSize: c.batch, RevokedRetention: time.Hour,
+					PendingGrace: time.Hour, OrphanClientGrace: time.Hour, AuditRetention: time.Hour})
 				got, err := w.RunOnce(t.Context())
 				if err != nil {
 					t.Fatalf("RunOnce: %v", err)
@@ -138,7 +138,8 @@ func name(prefix string, i int) string {
 	return prefix + "-" + string(rune('a'+i/26)) + string(rune('a'+i%26))
 }
 
-// TestObserver checks that a run that deleted rows hands the observer one
+// TestObserver checks that a run that deleted rows hands the manager's
+// observer (grant.Config.Observer, through Manager.Observer) one
 // sweep.completed event with the total count, and that a run that deleted
 // nothing, or found another run in progress, hands it none.
 func TestObserver(t *testing.T) {
@@ -156,7 +157,8 @@ func TestObserver(t *testing.T) {
 		e.client("dyn", true, t0)
 
 		heard := &testdb.Observer{}
-		w := newWorker(t, sweep.Config{Store: s, Observer: heard, Now: func() time.Time { return t0.AddDate(1, 0, 0) }})
+		w := newWorker(t, grant.Config{Store: s, Observer: heard, Now: func() time.Time { return t0.AddDate(1, 0, 0) }},
+			sweep.Config{})
 		got, err := w.RunOnce(t.Context())
 		if err != nil {
 			t.Fatal(err)
@@ -185,7 +187,7 @@ func TestObserver(t *testing.T) {
 		// its first delete.
 		e.refresh("rt3", "live", revokedAt(t0, "rotated"))
 		var inner int
-		other := newWorker(t, sweep.Config{Now: func() time.Time { return t0 }, Store: &hooked{Store: s,
+		other := newWorker(t, grant.Config{Now: func() time.Time { return t0 }, Store: &hooked{Store: s,
 			before: func(ctx context.Context, op string, _ int) error {
 				if op != "DeleteExpiredAuthRequests" {
 					return nil
@@ -196,7 +198,7 @@ func TestObserver(t *testing.T) {
 					t.Errorf("RunOnce during another sweep = %+v, %v; want nothing, ErrBusy", got, err)
 				}
 				return nil
-			}}})
+			}}}, sweep.Config{})
 		if _, err := other.RunOnce(t.Context()); err != nil || inner != 1 {
 			t.Fatalf("the other sweep: %v, %d inner runs", err, inner)
 		}
@@ -232,8 +234,8 @@ func TestPartialFailure(t *testing.T) {
 			return nil
 		}}
 		heard := &testdb.Observer{}
-		w := newWorker(t, sweep.Config{Store: s, Observer: heard, BatchSize: 2,
-			Now: func() time.Time { return t0.AddDate(1, 0, 0) }})
+		w := newWorker(t, grant.Config{Store: s, Observer: heard, Now: func() time.Time { return t0.AddDate(1, 0, 0) }},
+			sweep.Config{BatchSize: 2})
 		got, err := w.RunOnce(t.Context())
 		if !errors.Is(err, boom) {
 			t.Fatalf("RunOnce error = %v, want boom", err)
@@ -280,7 +282,8 @@ func TestCancelledRun(t *testing.T) {
 				cancel() // after the first batch
 			}
 		}}
-		w := newWorker(t, sweep.Config{Store: s, BatchSize: 2, Now: func() time.Time { return t0.AddDate(1, 0, 0) }})
+		w := newWorker(t, grant.Config{Store: s, Now: func() time.Time { return t0.AddDate(1, 0, 0) }},
+			sweep.Config{BatchSize: 2})
 		got, err := w.RunOnce(ctx)
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("RunOnce error = %v, want context.Canceled", err)

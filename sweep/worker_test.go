@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/internal/testdb"
 	"github.com/grantkit/grantkit/store"
 	"github.com/grantkit/grantkit/store/postgres"
@@ -55,8 +56,8 @@ func TestLeadership(t *testing.T) {
 		f := &inFlight{}
 		var workers []*sweep.Worker
 		for _, s := range []store.Store{a, b} {
-			workers = append(workers, newWorker(t, sweep.Config{Store: &hooked{Store: s, before: f.slow},
-				AuditRetention: time.Hour}))
+			workers = append(workers, newWorker(t, grant.Config{Store: &hooked{Store: s, before: f.slow}},
+				sweep.Config{AuditRetention: time.Hour}))
 		}
 		var busy, swept atomic.Int64
 		var fns []func()
@@ -148,9 +149,9 @@ func TestStopCancelsRunningSweep(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
 		b := newBlocker()
-		w := newWorker(t, sweep.Config{Store: &hooked{Store: db.Harness.Open(t, nil), before: b.before},
-			Interval: time.Hour})
-		w.Start(t.Context())
+		w := newWorker(t, grant.Config{Store: &hooked{Store: db.Harness.Open(t, nil), before: b.before}},
+			sweep.Config{Interval: time.Hour})
+		start(t, w)
 		select {
 		case <-b.started:
 		case <-time.After(5 * time.Second):
@@ -174,16 +175,17 @@ func TestStopCancelsRunningSweep(t *testing.T) {
 func TestConcurrentStop(t *testing.T) {
 	t.Parallel()
 	b := newBlocker()
-	w := newWorker(t, sweep.Config{Store: &hooked{Store: testdb.SQLite().Open(t, nil), before: b.before},
-		Interval: time.Hour})
-	w.Start(t.Context())
+	w := newWorker(t, grant.Config{Store: &hooked{Store: testdb.SQLite().Open(t, nil), before: b.before}},
+		sweep.Config{Interval: time.Hour})
+	start(t, w)
 	select {
 	case <-b.started:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the sweep at start never began")
 	}
 	first := make(chan struct{})
-	go func() { w.Stop(); close(first) }()
+	var firstErr error
+	go func() { firstErr = w.Stop(context.Background()); close(first) }()
 	for !b.cancelled.Load() { // the first Stop has cancelled the run
 		time.Sleep(time.Millisecond)
 	}
@@ -193,6 +195,9 @@ func TestConcurrentStop(t *testing.T) {
 	}
 	select {
 	case <-first:
+		if firstErr != nil {
+			t.Errorf("the first Stop = %v, want nil", firstErr)
+		}
 	case <-time.After(time.Second):
 		t.Fatal("the first Stop did not return within 1s")
 	}
@@ -201,15 +206,91 @@ func TestConcurrentStop(t *testing.T) {
 	}
 }
 
-// stop calls w.Stop and fails t unless it returns within d.
+// TestStopTimeout checks that Stop gives up when its context ends before
+// the running sweep does, returning the context's error, and that a later
+// Stop still waits for that sweep to end.
+func TestStopTimeout(t *testing.T) {
+	t.Parallel()
+	b := newBlocker() // a cancelled delete takes 100ms more to return
+	w := newWorker(t, grant.Config{Store: &hooked{Store: testdb.SQLite().Open(t, nil), before: b.before}},
+		sweep.Config{Interval: time.Hour})
+	start(t, w)
+	select {
+	case <-b.started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the sweep at start never began")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if err := w.Stop(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Stop with a 10ms context = %v, want context.DeadlineExceeded", err)
+	}
+	if b.exited.Load() {
+		t.Fatal("the running delete ended within 10ms of its cancellation; the test proves nothing")
+	}
+	for deadline := time.Now().Add(5 * time.Second); !b.cancelled.Load(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the timed-out Stop did not cancel the running delete")
+		}
+	}
+	stop(t, w, time.Second)
+	if !b.exited.Load() {
+		t.Error("the second Stop returned before the running sweep ended")
+	}
+}
+
+// TestStartContextEnds checks that the loop also ends when Start's context
+// does: the running delete sees it cancelled, and a Stop afterwards
+// returns nil.
+func TestStartContextEnds(t *testing.T) {
+	t.Parallel()
+	b := newBlocker()
+	w := newWorker(t, grant.Config{Store: &hooked{Store: testdb.SQLite().Open(t, nil), before: b.before}},
+		sweep.Config{Interval: time.Hour})
+	ctx, cancel := context.WithCancel(t.Context())
+	if err := w.Start(ctx); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	select {
+	case <-b.started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the sweep at start never began")
+	}
+	cancel()
+	deadline := time.Now().Add(5 * time.Second)
+	for !b.exited.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("the running delete did not end within 5s of Start's context ending")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	stop(t, w, time.Second)
+}
+
+// start calls w.Start with the test's context and fails t on an error.
+func start(t *testing.T, w *sweep.Worker) {
+	t.Helper()
+	if err := w.Start(t.Context()); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+}
+
+// stop calls w.Stop with a context that ends after d and fails t unless
+// it returns nil before then; a Stop that ignored its context fails t a
+// second after it ended.
 func stop(t *testing.T, w *sweep.Worker, d time.Duration) {
 	t.Helper()
-	done := make(chan struct{})
-	go func() { w.Stop(); close(done) }()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- w.Stop(ctx) }()
 	select {
-	case <-done:
-	case <-time.After(d):
-		t.Fatalf("Stop did not return within %v", d)
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Stop = %v; want nil within %v", err, d)
+		}
+	case <-time.After(d + time.Second):
+		t.Fatalf("Stop did not return within %v of its context's end", d+time.Second)
 	}
 }
 
@@ -248,9 +329,10 @@ func TestStartSchedule(t *testing.T) {
 			t.Parallel()
 			s := db.Harness.Open(t, nil)
 			rc := &runCounter{}
-			w := newWorker(t, sweep.Config{Store: &hooked{Store: s, before: rc.before}, Interval: time.Hour})
-			w.Start(t.Context())
-			w.Start(t.Context()) // no second loop, so no second run at start
+			w := newWorker(t, grant.Config{Store: &hooked{Store: s, before: rc.before}},
+				sweep.Config{Interval: time.Hour})
+			start(t, w)
+			start(t, w) // no second loop, so no second run at start
 			defer stop(t, w, time.Second)
 			rc.waitRuns(t, 1) // long before the first tick
 			time.Sleep(200 * time.Millisecond)
@@ -262,14 +344,14 @@ func TestStartSchedule(t *testing.T) {
 			t.Parallel()
 			s := db.Harness.Open(t, nil)
 			rc := &runCounter{}
-			w := newWorker(t, sweep.Config{Store: &hooked{Store: s, before: rc.before},
-				Interval: 50 * time.Millisecond})
-			start := time.Now()
-			w.Start(t.Context())
-			w.Start(t.Context()) // a second loop would outlive Stop
+			w := newWorker(t, grant.Config{Store: &hooked{Store: s, before: rc.before}},
+				sweep.Config{Interval: 50 * time.Millisecond})
+			begin := time.Now()
+			start(t, w)
+			start(t, w) // a second loop would outlive Stop
 			rc.waitRuns(t, 3)
 			stop(t, w, time.Second)
-			elapsed := time.Since(start)
+			elapsed := time.Since(begin)
 			n := rc.runs.Load()
 			// The first run is at start, then one per tick: n runs take at
 			// least (n-1) intervals, and there is at most one per interval.
@@ -289,8 +371,9 @@ func TestStartSchedule(t *testing.T) {
 func TestDefaultInterval(t *testing.T) {
 	t.Parallel()
 	rc := &runCounter{}
-	w := newWorker(t, sweep.Config{Store: &hooked{Store: testdb.SQLite().Open(t, nil), before: rc.before}})
-	w.Start(t.Context())
+	w := newWorker(t, grant.Config{Store: &hooked{Store: testdb.SQLite().Open(t, nil), before: rc.before}},
+		sweep.Config{})
+	start(t, w)
 	defer stop(t, w, time.Second)
 	rc.waitRuns(t, 1)
 	time.Sleep(300 * time.Millisecond)
@@ -302,7 +385,7 @@ func TestDefaultInterval(t *testing.T) {
 // TestStopWithoutStart checks that Stop on a worker never started returns.
 func TestStopWithoutStart(t *testing.T) {
 	t.Parallel()
-	w := newWorker(t, sweep.Config{Store: testdb.SQLite().Open(t, nil)})
+	w := newWorker(t, grant.Config{Store: testdb.SQLite().Open(t, nil)}, sweep.Config{})
 	stop(t, w, time.Second)
 	stop(t, w, time.Second)
 }
