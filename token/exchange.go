@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/internal/secret"
@@ -110,7 +111,7 @@ func (s *Server) ExchangeCode(ctx context.Context, r CodeRequest) (Response, err
 				return fmt.Errorf("%w: code revoked", ErrInvalidGrant)
 			}
 			reused = true
-			return s.revokeForCode(ctx, tx, g)
+			return s.revokeForCode(ctx, tx, g, code, now)
 		}
 		if err := s.checkLive(ctx, g); err != nil {
 			return err
@@ -147,7 +148,7 @@ func (s *Server) codeReused(ctx context.Context, code store.AuthCode) error {
 		if err != nil {
 			return fmt.Errorf("token: locking grant: %w", err)
 		}
-		return s.revokeForCode(ctx, tx, g)
+		return s.revokeForCode(ctx, tx, g, code, s.grants.Now())
 	})
 	if err != nil {
 		return err
@@ -155,14 +156,24 @@ func (s *Server) codeReused(ctx context.Context, code store.AuthCode) error {
 	return fmt.Errorf("%w: authorization code", ErrReused)
 }
 
-// revokeForCode audits code.reused and revokes g through the cascade, in
-// tx; both events reach the observer after the commit.
-func (s *Server) revokeForCode(ctx context.Context, tx store.Tx, g store.Grant) error {
+// revokeForCode answers a replay of code: it audits code.reused and
+// revokes g through the cascade, in tx, both events reaching the observer
+// after the commit — once per code: the first replay marks it, and later
+// ones (the grant is revoked by then) write nothing, so one leaked code
+// cannot flood the audit table or the host's alerts.
+func (s *Server) revokeForCode(ctx context.Context, tx store.Tx, g store.Grant, code store.AuthCode, now time.Time) error {
+	first, err := tx.MarkAuthCodeReuseReported(ctx, code.ID, now)
+	if err != nil {
+		return fmt.Errorf("token: marking code reuse: %w", err)
+	}
+	if !first {
+		return nil
+	}
 	if err := s.grants.RecordTx(ctx, tx, grant.Event{Type: grant.EventCodeReused, Reason: grant.ReasonCodeReused,
 		ClientID: g.ClientID, Subject: g.Subject, GrantID: g.ID}, g.ClientID, nil); err != nil {
 		return err
 	}
-	_, err := s.grants.RevokeTx(ctx, tx, []string{g.ID}, grant.ReasonCodeReused, g.ClientID)
+	_, err = s.grants.RevokeTx(ctx, tx, []string{g.ID}, grant.ReasonCodeReused, g.ClientID)
 	return err
 }
 

@@ -51,7 +51,7 @@ func TestExchangeCode(t *testing.T) {
 				if err != nil {
 					t.Fatalf("the access token does not verify: %v", err)
 				}
-				want := token.Claims{Issuer: flowIssuer, Subject: "alice", Audience: jwt.Audience{flowResource},
+				want := token.Claims{Issuer: flowIssuer, Subject: "alice", SubjectKind: "user", Audience: jwt.Audience{flowResource},
 					ClientID: c.ID, Scope: "read write", GrantID: ap.Grant.ID, TokenSource: token.SourceOAuthClient,
 					IssuedAt: jwt.NewNumericDate(flowT0), Expiry: jwt.NewNumericDate(flowT0.Add(token.DefaultAccessTTL)),
 					ID: claims.ID}
@@ -271,12 +271,57 @@ func TestExchangeCodeReuse(t *testing.T) {
 			t.Errorf("first access token after code reuse: got %v, want ErrGrantInactive", err)
 		}
 
-		_, err = e.srv.ExchangeCode(ctx, req)
-		if !errors.Is(err, token.ErrInvalidGrant) {
-			t.Fatalf("third exchange: got %v, want invalid_grant", err)
+		for i := 3; i <= 5; i++ {
+			_, err = e.srv.ExchangeCode(ctx, req)
+			if !errors.Is(err, token.ErrInvalidGrant) {
+				t.Fatalf("exchange %d: got %v, want invalid_grant", i, err)
+			}
 		}
-		if n := flowAudit(e.snapshot(), g.ID)[grant.EventGrantRevoked]; n != 1 {
-			t.Errorf("%d grant.revoked events after a third presentation, want 1", n)
+		// A leaked code replayed again and again is audited and reported
+		// once, not once per presentation.
+		if diff := cmp.Diff(map[string]int{grant.EventGrantCreated: 1, grant.EventGrantActivated: 1,
+			grant.EventGrantRevoked: 1, grant.EventCodeReused: 1}, flowAudit(e.snapshot(), g.ID)); diff != "" {
+			t.Errorf("audit trail after five presentations (-want +got):\n%s", diff)
+		}
+		if n := e.events.Count(grant.EventCodeReused); n != 1 {
+			t.Errorf("observer heard %d code.reused events after five presentations, want 1", n)
+		}
+	})
+}
+
+// TestExchangeCodeReplayWithoutProof: a used code replayed by someone who
+// cannot prove to be its public client — a wrong PKCE verifier — is a plain
+// invalid_grant: the grant stays active and nothing is audited, so a
+// leaked code alone cannot be used to revoke a user's session.
+func TestExchangeCodeReplayWithoutProof(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		ctx := context.Background()
+		e := flowOpen(t, db)
+		c := e.client() // public
+		ap := e.authorize(c, "alice")
+		req := flowCodeRequest(c, ap)
+		e.exchange(req)
+		before := e.snapshot()
+		bad := req
+		bad.CodeVerifier = strings.Repeat("x", 43)
+		_, err := e.srv.ExchangeCode(ctx, bad)
+		if !errors.Is(err, token.ErrInvalidGrant) || errors.Is(err, token.ErrReused) {
+			t.Fatalf("replay with a wrong verifier = %v, want invalid_grant, not reuse", err)
+		}
+		if diff := cmp.Diff(before, e.snapshot()); diff != "" {
+			t.Errorf("a replay without proof changed the database (-before +after):\n%s", diff)
+		}
+		if n := e.events.Count(grant.EventCodeReused); n != 0 {
+			t.Errorf("observer heard %d code.reused events, want 0", n)
+		}
+		// With the right verifier it is reuse.
+		if _, err := e.srv.ExchangeCode(ctx, req); !errors.Is(err, token.ErrReused) {
+			t.Fatalf("replay with the right verifier = %v, want ErrReused", err)
+		}
+		if g := e.grant(ap.Grant.ID); g.Status != store.GrantRevoked {
+			t.Errorf("grant after a proven replay: %s, want revoked", g.Status)
 		}
 	})
 }

@@ -92,10 +92,12 @@ func (s *Server) Refresh(ctx context.Context, r RefreshRequest) (Response, error
 				return fmt.Errorf("%w: grant is %s", ErrInvalidGrant, g.Status)
 			}
 			// A token rotated away and presented again is reuse even once
-			// its grant is gone (SPEC §4.2 step 1): audited and reported
-			// like any other, with nothing left to revoke.
+			// its grant is gone (RFC 9700 §4.14.2): audited and reported —
+			// once per token, however often a leaked value is replayed —
+			// with nothing left to revoke.
 			reused = true
-			return s.grants.RecordTx(ctx, tx, reuseEvent(g), g.ClientID, nil)
+			_, err := s.recordReuse(ctx, tx, g, t, now)
+			return err
 		}
 		var rotated bool
 		resp, rotated, err = s.rotate(ctx, tx, g, t, r.Scopes, now)
@@ -204,18 +206,39 @@ func (s *Server) inLeeway(t store.RefreshToken, now time.Time) bool {
 // refresh.reused (and family.revoked) audited, in tx; the events reach the
 // observer after the commit.
 func (s *Server) revokeForReuse(ctx context.Context, tx store.Tx, g store.Grant, t store.RefreshToken, now time.Time) error {
-	if err := s.grants.RecordTx(ctx, tx, reuseEvent(g), g.ClientID, nil); err != nil {
+	first, err := s.recordReuse(ctx, tx, g, t, now)
+	if err != nil {
 		return err
 	}
-	if _, err := tx.RevokeRefreshFamily(ctx, t.FamilyID, reasonReused, now); err != nil {
+	revokedTokens, err := tx.RevokeRefreshFamily(ctx, t.FamilyID, reasonReused, now)
+	if err != nil {
 		return fmt.Errorf("token: revoking refresh family: %w", err)
 	}
 	if s.cfg.ReusePolicy == RevokeGrant {
 		_, err := s.grants.RevokeTx(ctx, tx, []string{g.ID}, grant.ReasonRefreshReused, g.ClientID)
 		return err
 	}
+	if !first && revokedTokens == 0 {
+		return nil // this token's reuse revoked the family already, and was reported
+	}
 	return s.grants.RecordTx(ctx, tx, grant.Event{Type: grant.EventFamilyRevoked, Reason: grant.ReasonRefreshReused,
 		ClientID: g.ClientID, Subject: g.Subject, GrantID: g.ID}, g.ClientID, nil)
+}
+
+// recordReuse audits and reports refresh.reused for token t of grant g,
+// unless a presentation of t was reported before: it marks t in tx, so a
+// leaked token replayed for the whole retention period is one audit row
+// and one observer event, not one per presentation. It reports whether
+// this was the first.
+func (s *Server) recordReuse(ctx context.Context, tx store.Tx, g store.Grant, t store.RefreshToken, now time.Time) (bool, error) {
+	first, err := tx.MarkRefreshTokenReuseReported(ctx, t.ID, now)
+	if err != nil {
+		return false, fmt.Errorf("token: marking refresh token reuse: %w", err)
+	}
+	if !first {
+		return false, nil
+	}
+	return true, s.grants.RecordTx(ctx, tx, reuseEvent(g), g.ClientID, nil)
 }
 
 // reuseEvent is the refresh.reused event of a replayed token of g.

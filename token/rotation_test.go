@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/internal/testdb"
@@ -616,7 +617,7 @@ func TestRefreshReuseAfterRevocation(t *testing.T) {
 			rt     string
 			reuse  bool
 			events int
-		}{{head, false, 0}, {rotatedAway, true, 1}, {rotatedAway, true, 2}} {
+		}{{head, false, 0}, {rotatedAway, true, 1}, {rotatedAway, true, 1}, {rotatedAway, true, 1}} {
 			before := e.snapshot()
 			resp, err := e.srv.Refresh(ctx, sess.refreshRequest(tc.rt))
 			if !errors.Is(err, token.ErrInvalidGrant) || errors.Is(err, token.ErrReused) != tc.reuse {
@@ -632,8 +633,10 @@ func TestRefreshReuseAfterRevocation(t *testing.T) {
 			if n := e.events.Count(grant.EventRefreshReused); n != tc.events {
 				t.Errorf("after presentation %d: observer heard %d refresh.reused events, want %d", i, n, tc.events)
 			}
+			// Only the reuse mark may change, and only at the first reuse.
+			ignoreMark := cmpopts.IgnoreMapEntries(func(k string, _ any) bool { return i == 1 && k == "reuse_reported_at" })
 			for _, table := range []string{"grants", "refresh_tokens", "auth_codes", "auth_requests"} {
-				if diff := cmp.Diff(before[table], after[table]); diff != "" {
+				if diff := cmp.Diff(before[table], after[table], ignoreMark); diff != "" {
 					t.Errorf("presentation %d changed %s:\n%s", i, table, diff)
 				}
 			}
