@@ -69,7 +69,7 @@ func Example() {
 	_, err = server.Refresh(ctx, token.RefreshRequest{ClientID: "unknown", RefreshToken: "gk_rt_x"})
 	code, status := grantkit.ErrorCode(err)
 	fmt.Println(code, status)
-	_, err = sessions.List(ctx, "", session.ListOptions{})
+	_, err = sessions.List(ctx, session.Caller{}, session.ListOptions{})
 	code, status = grantkit.ErrorCode(err)
 	fmt.Println(code, status)
 	// Output:

@@ -87,7 +87,7 @@ func TestTxForms(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				return sessions.RevokeTx(ctx, tx, "alice", in.(string))
+				return sessions.RevokeTx(ctx, tx, session.Caller{Subject: "alice", Kind: "user"}, in.(string))
 			}, []string{grant.EventGrantRevoked, grant.EventSessionRevoked}},
 	}
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {

@@ -71,14 +71,14 @@ func ExampleService_List() {
 	now = now.Add(2 * time.Hour)
 	connect(bot, "files:read")
 
-	sessions, err := session.New(session.Config{Grants: m,
+	sessions, err := session.New(m, session.Config{
 		DisplayNames: func(ctx context.Context, subjects []string) (map[string]string, error) {
 			return map[string]string{"alice": "Alice Liddell"}, nil // one lookup per page
 		}})
 	if err != nil {
 		log.Fatal(err)
 	}
-	page, err := sessions.List(ctx, "alice", session.ListOptions{})
+	page, err := sessions.List(ctx, user("alice"), session.ListOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -110,21 +110,21 @@ func ExampleService_Revoke() {
 	g := connect(desktop, "files:read")
 	now = now.Add(24 * time.Hour)
 
-	sessions, err := session.New(session.Config{Grants: m})
+	sessions, err := session.New(m, session.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}
 	// Only the grant's subject (or an admin, see Config.IsAdmin) may end it.
-	err = sessions.Revoke(ctx, "mallory", g.ID)
+	err = sessions.Revoke(ctx, user("mallory"), g.ID)
 	fmt.Println("mallory forbidden:", errors.Is(err, session.ErrForbidden))
-	if err := sessions.Revoke(ctx, "alice", g.ID); err != nil {
+	if err := sessions.Revoke(ctx, user("alice"), g.ID); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println("alice revoked it")
-	err = sessions.Revoke(ctx, "alice", g.ID)
+	err = sessions.Revoke(ctx, user("alice"), g.ID)
 	fmt.Println("again, not found:", errors.Is(err, session.ErrNotFound))
 
-	page, err := sessions.List(ctx, "alice", session.ListOptions{})
+	page, err := sessions.List(ctx, user("alice"), session.ListOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}

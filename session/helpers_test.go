@@ -38,17 +38,10 @@ var challenge = func() string {
 // quiet discards the managers' logs.
 var quiet = slog.New(slog.DiscardHandler)
 
-// noTouch is a store whose TouchGrants writes nothing: the Verifier's
-// asynchronous last_used_at writes would otherwise race with the snapshots
-// the tests compare. Every read is the real store's.
-type noTouch struct{ store.Store }
-
-func (noTouch) TouchGrants(context.Context, []string, time.Time, time.Duration) (int64, error) {
-	return 0, nil
-}
-
 // env is one test's store (with its statement counter), clock, lifecycle
-// manager, token server and verifier.
+// manager, token server and verifier. The verifier is never started, so it
+// records no last_used_at: those asynchronous writes would otherwise race
+// with the snapshots the tests compare.
 type env struct {
 	t       *testing.T
 	s       store.Store
@@ -81,16 +74,18 @@ func newEnv(t *testing.T, db testdb.DB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.srv, err = token.NewServer(token.Config{Grants: e.m, Minter: token.Minter{Issuer: issuer, Keys: keys}})
+	minter, err := token.NewMinter(token.MinterConfig{Issuer: issuer, Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.ver, err = token.NewVerifier(token.VerifierConfig{Issuer: issuer, Resource: resource, Keys: keys,
-		Store: noTouch{e.s}, Now: e.clk.Now, Logger: quiet})
+	e.srv, err = token.NewServer(e.m, token.ServerConfig{Minter: minter})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(e.ver.Close)
+	e.ver, err = token.NewVerifier(e.m, minter.VerifierConfig(resource))
+	if err != nil {
+		t.Fatal(err)
+	}
 	return e
 }
 
@@ -98,8 +93,7 @@ func newEnv(t *testing.T, db testdb.DB) *env {
 // host callbacks.
 func (e *env) service(cfg session.Config) *session.Service {
 	e.t.Helper()
-	cfg.Grants = e.m
-	svc, err := session.New(cfg)
+	svc, err := session.New(e.m, cfg)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -225,16 +219,19 @@ func (r *resolver) take() [][]string {
 }
 
 // admins is an IsAdmin callback naming the admins.
-func admins(names ...string) func(context.Context, string) (bool, error) {
-	return func(_ context.Context, caller string) (bool, error) { return slices.Contains(names, caller), nil }
+func admins(names ...string) func(context.Context, session.Caller) (bool, error) {
+	return func(_ context.Context, c session.Caller) (bool, error) { return slices.Contains(names, c.Subject), nil }
 }
 
 // members is an IsMember callback from caller to their tenants.
-func members(m map[string][]string) func(context.Context, string, string) (bool, error) {
-	return func(_ context.Context, caller, tenant string) (bool, error) {
-		return slices.Contains(m[caller], tenant), nil
+func members(m map[string][]string) func(context.Context, session.Caller, string) (bool, error) {
+	return func(_ context.Context, c session.Caller, tenant string) (bool, error) {
+		return slices.Contains(m[c.Subject], tenant), nil
 	}
 }
+
+// user is the caller who is user subject, the kind the tests' grants have.
+func user(subject string) session.Caller { return session.Caller{Subject: subject, Kind: "user"} }
 
 // sessionOf is the session a listing shows for grant g of client c whose
 // subject the host names subjectName.
@@ -288,7 +285,7 @@ func walk(t *testing.T, svc *session.Service, caller string, opt session.ListOpt
 	t.Helper()
 	var pages []session.Page
 	for {
-		p, err := svc.List(context.Background(), caller, opt)
+		p, err := svc.List(context.Background(), user(caller), opt)
 		if err != nil {
 			t.Fatalf("List page %d: %v", len(pages)+1, err)
 		}

@@ -67,7 +67,7 @@ func BenchmarkList(b *testing.B) {
 				Resource: resource + "/", RedirectURI: redirectURI, Scopes: []string{"read"},
 				CreatedAt: t0.Add(time.Second / 2)}, grants, time.Second)
 
-			svc, err := session.New(session.Config{Grants: m,
+			svc, err := session.New(m, session.Config{
 				DisplayNames: func(_ context.Context, subjects []string) (map[string]string, error) {
 					return map[string]string{"alice": "Alice Liddell"}, nil
 				}})
@@ -78,7 +78,7 @@ func BenchmarkList(b *testing.B) {
 			cursors := map[int]string{1: ""}
 			opt := session.ListOptions{Limit: limit}
 			for p := 1; p < last; p++ {
-				page, err := svc.List(ctx, "alice", opt)
+				page, err := svc.List(ctx, user("alice"), opt)
 				if err != nil || page.Next == "" {
 					b.Fatalf("walking to page %d: next %q, %v", p+1, page.Next, err)
 				}
@@ -93,7 +93,7 @@ func BenchmarkList(b *testing.B) {
 					// Page p holds grants n-1-(p-1)·limit down to n-p·limit.
 					first := seeded.ID(grants - 1 - (p-1)*limit)
 					for b.Loop() {
-						page, err := svc.List(ctx, "alice", opt)
+						page, err := svc.List(ctx, user("alice"), opt)
 						if err != nil {
 							b.Fatal(err)
 						}

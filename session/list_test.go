@@ -69,10 +69,10 @@ func newListFixture(t *testing.T, db testdb.DB) *listFixture {
 	return f
 }
 
-// TestNew refuses a config without a grant manager.
+// TestNew refuses a nil grant manager.
 func TestNew(t *testing.T) {
-	if svc, err := session.New(session.Config{}); err == nil || svc != nil {
-		t.Errorf("New without Grants = %v, %v; want an error", svc, err)
+	if svc, err := session.New(nil, session.Config{}); err == nil || svc != nil {
+		t.Errorf("New without a manager = %v, %v; want an error", svc, err)
 	}
 }
 
@@ -137,7 +137,7 @@ func TestListSessions(t *testing.T) {
 				t.Parallel()
 				r := newResolver(names)
 				tc.cfg.DisplayNames = r.DisplayNames
-				p, err := f.e.service(tc.cfg).List(context.Background(), tc.caller, tc.opt)
+				p, err := f.e.service(tc.cfg).List(context.Background(), user(tc.caller), tc.opt)
 				if err != nil {
 					t.Fatalf("List: %v", err)
 				}
@@ -178,7 +178,7 @@ func TestListFieldsUnverifiedAndUnnamed(t *testing.T) {
 			{"resolver without the subject", newResolver(map[string]string{"bob": "Bob Dobbs"}).DisplayNames},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				p, err := f.e.service(session.Config{DisplayNames: tc.names}).List(context.Background(), "alice",
+				p, err := f.e.service(session.Config{DisplayNames: tc.names}).List(context.Background(), user("alice"),
 					session.ListOptions{Limit: 5})
 				if err != nil {
 					t.Fatal(err)
@@ -214,7 +214,7 @@ func TestListDisplayNamesError(t *testing.T) {
 			calls++
 			return nil, errHost
 		}})
-		p, err := svc.List(context.Background(), "alice", session.ListOptions{})
+		p, err := svc.List(context.Background(), user("alice"), session.ListOptions{})
 		if !errors.Is(err, errHost) || errors.Is(err, session.ErrForbidden) || len(p.Sessions) != 0 {
 			t.Fatalf("List = %d sessions, %v; want errHost", len(p.Sessions), err)
 		}
@@ -257,7 +257,7 @@ func TestListLimits(t *testing.T) {
 		} {
 			t.Run(fmt.Sprintf("limit=%d", tc.limit), func(t *testing.T) {
 				before := e.counter.Load()
-				p, err := svc.List(context.Background(), "alice", session.ListOptions{Limit: tc.limit})
+				p, err := svc.List(context.Background(), user("alice"), session.ListOptions{Limit: tc.limit})
 				statements := e.counter.Load() - before
 				if tc.wantErr != nil {
 					if !errors.Is(err, tc.wantErr) {
@@ -381,13 +381,13 @@ func TestListCursors(t *testing.T) {
 		cursor := func(caller string, opt session.ListOptions) string {
 			t.Helper()
 			opt.Limit = 1
-			p, err := svc.List(ctx, caller, opt)
+			p, err := svc.List(ctx, user(caller), opt)
 			if err != nil || p.Next == "" {
 				t.Fatalf("List(%s, %+v) = next %q, %v", caller, opt, p.Next, err)
 			}
 			// The cursor works where it was issued.
 			opt.Cursor = p.Next
-			if p2, err := svc.List(ctx, caller, opt); err != nil || len(p2.Sessions) != 1 {
+			if p2, err := svc.List(ctx, user(caller), opt); err != nil || len(p2.Sessions) != 1 {
 				t.Fatalf("the cursor of List(%s) fails in its own listing: %d sessions, %v", caller, len(p2.Sessions), err)
 			}
 			return p.Next
@@ -433,7 +433,7 @@ func TestListCursors(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				opt := tc.opt
 				opt.Cursor = tc.cursor
-				p, err := svc.List(ctx, "alice", opt)
+				p, err := svc.List(ctx, user("alice"), opt)
 				if !errors.Is(err, store.ErrInvalidCursor) {
 					t.Errorf("List = %d sessions, %v; want store.ErrInvalidCursor", len(p.Sessions), err)
 				}
@@ -457,10 +457,11 @@ func TestListAccess(t *testing.T) {
 			bobOrg1       = e.put(c, "bob", func(g *store.Grant) { g.Tenant = "org-1" })
 		)
 		errHost := errors.New("directory unavailable")
-		failing := func(context.Context, string, string) (bool, error) { return false, errHost }
-		failingAdmin := func(context.Context, string) (bool, error) { return false, errHost }
+		failing := func(context.Context, session.Caller, string) (bool, error) { return false, errHost }
+		failingAdmin := func(context.Context, session.Caller) (bool, error) { return false, errHost }
 		var memberCalls [][2]string
-		recording := func(_ context.Context, caller, tenant string) (bool, error) {
+		recording := func(_ context.Context, c session.Caller, tenant string) (bool, error) {
+			caller := c.Subject
 			memberCalls = append(memberCalls, [2]string{caller, tenant})
 			return caller == "alice" && tenant == "org-1", nil
 		}
@@ -514,7 +515,7 @@ func TestListAccess(t *testing.T) {
 				r := newResolver(names)
 				tc.cfg.DisplayNames = r.DisplayNames
 				before := e.counter.Load()
-				p, err := e.service(tc.cfg).List(context.Background(), tc.caller, tc.opt)
+				p, err := e.service(tc.cfg).List(context.Background(), user(tc.caller), tc.opt)
 				statements := e.counter.Load() - before
 				switch {
 				case tc.wantForbidden:
@@ -592,7 +593,7 @@ func TestListCost(t *testing.T) {
 					opt.Limit = limit
 					for page := 1; page <= 2; page++ {
 						before := e.counter.Load()
-						p, err := svc.List(ctx, tc.caller, opt)
+						p, err := svc.List(ctx, user(tc.caller), opt)
 						if err != nil {
 							t.Fatal(err)
 						}

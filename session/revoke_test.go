@@ -41,7 +41,7 @@ func TestRevokeRefused(t *testing.T) {
 		e.clk.Advance(time.Minute)
 
 		errHost := errors.New("directory unavailable")
-		failingAdmin := func(context.Context, string) (bool, error) { return false, errHost }
+		failingAdmin := func(context.Context, session.Caller) (bool, error) { return false, errHost }
 		cases := []struct {
 			name    string
 			cfg     session.Config
@@ -72,9 +72,12 @@ func TestRevokeRefused(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				before := e.snapshot()
 				heard := len(e.obs.Events())
-				err := e.service(tc.cfg).Revoke(ctx, tc.caller, tc.id)
+				err := e.service(tc.cfg).Revoke(ctx, user(tc.caller), tc.id)
 				if !errors.Is(err, tc.wantErr) {
 					t.Fatalf("Revoke = %v, want %v", err, tc.wantErr)
+				}
+				if tc.wantErr == session.ErrNotFound && !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("Revoke = %v, which does not wrap store.ErrNotFound", err)
 				}
 				if tc.wantErr == errHost && (errors.Is(err, session.ErrForbidden) || errors.Is(err, session.ErrNotFound)) {
 					t.Errorf("a failing admin check answered %v, a refusal", err)
@@ -134,7 +137,7 @@ func TestRevoke(t *testing.T) {
 					t.Fatalf("Refresh before: %v", err)
 				}
 				svc := e.service(session.Config{IsAdmin: admins("root")})
-				p, err := svc.List(ctx, "alice", session.ListOptions{})
+				p, err := svc.List(ctx, user("alice"), session.ListOptions{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -145,7 +148,7 @@ func TestRevoke(t *testing.T) {
 				e.clk.Advance(time.Minute)
 				at := e.m.Now()
 				heard := len(e.obs.Events())
-				if err := svc.Revoke(ctx, tc.caller, target.ID); err != nil {
+				if err := svc.Revoke(ctx, user(tc.caller), target.ID); err != nil {
 					t.Fatalf("Revoke: %v", err)
 				}
 
@@ -174,10 +177,12 @@ func TestRevoke(t *testing.T) {
 				if diff := cmp.Diff(wantAudit, gotAudit, byType, cmpopts.EquateEmpty()); diff != "" {
 					t.Errorf("audit events (-want +got):\n%s", diff)
 				}
+				// Reported after the commit, in the order the transaction
+				// wrote them: the cascade's grant.revoked, then session.revoked.
 				wantHeard := []grant.Event{
-					{Type: grant.EventSessionRevoked, Reason: grant.ReasonUserRevoked, Count: 1, ClientID: desktop.ID,
-						Subject: "alice", GrantID: target.ID},
 					{Type: grant.EventGrantRevoked, Reason: grant.ReasonUserRevoked, Count: 1, ClientID: desktop.ID,
+						Subject: "alice", GrantID: target.ID},
+					{Type: grant.EventSessionRevoked, Reason: grant.ReasonUserRevoked, Count: 1, ClientID: desktop.ID,
 						Subject: "alice", GrantID: target.ID},
 				}
 				if diff := cmp.Diff(wantHeard, e.obs.Events()[heard:]); diff != "" {
@@ -190,7 +195,7 @@ func TestRevoke(t *testing.T) {
 				}
 
 				// Gone from the list; the other session stays.
-				p, err = svc.List(ctx, "alice", session.ListOptions{})
+				p, err = svc.List(ctx, user("alice"), session.ListOptions{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -216,7 +221,7 @@ func TestRevoke(t *testing.T) {
 
 				// Twice: not found, nothing more written.
 				before := e.snapshot()
-				if err := svc.Revoke(ctx, tc.caller, target.ID); !errors.Is(err, session.ErrNotFound) {
+				if err := svc.Revoke(ctx, user(tc.caller), target.ID); !errors.Is(err, session.ErrNotFound) {
 					t.Errorf("second Revoke = %v, want session.ErrNotFound", err)
 				}
 				if diff := cmp.Diff(before, e.snapshot()); diff != "" {
@@ -248,7 +253,7 @@ func TestRevokeConcurrent(t *testing.T) {
 				caller = "root"
 			}
 			fns = append(fns, func() {
-				err := svc.Revoke(ctx, caller, target.ID)
+				err := svc.Revoke(ctx, user(caller), target.ID)
 				mu.Lock()
 				defer mu.Unlock()
 				errs = append(errs, err)
@@ -317,7 +322,7 @@ func TestRevokeRevokedMeanwhile(t *testing.T) {
 				return err
 			}},
 			{"revoked by an admin", grant.ReasonUserRevoked, func(e *env, id string) error {
-				return e.service(session.Config{IsAdmin: admins("operator")}).Revoke(context.Background(), "operator", id)
+				return e.service(session.Config{IsAdmin: admins("operator")}).Revoke(context.Background(), user("operator"), id)
 			}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -341,11 +346,11 @@ func TestRevokeRevokedMeanwhile(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				svc, err := session.New(session.Config{Grants: m})
+				svc, err := session.New(m, session.Config{})
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := svc.Revoke(ctx, "alice", target.ID); !errors.Is(err, session.ErrNotFound) {
+				if err := svc.Revoke(ctx, user("alice"), target.ID); !errors.Is(err, session.ErrNotFound) {
 					t.Fatalf("Revoke = %v, want session.ErrNotFound", err)
 				}
 				if diff := cmp.Diff(before, e.snapshot()); diff != "" {

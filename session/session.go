@@ -30,15 +30,28 @@ var (
 	ErrForbidden = errors.New("session: forbidden")
 )
 
+// Caller is who asks, as the host authenticated them: a subject of one
+// kind. Ownership compares both, so where a host's user ids and API-key
+// ids can collide, user "42" neither lists nor revokes the sessions of
+// api_key "42". Kind is the subject_kind the host gave the grants
+// (grant.AuthorizationRequest.SubjectKind); "" is a kind of its own.
+type Caller struct {
+	Subject string
+	Kind    string
+}
+
+// owns reports whether g belongs to c.
+func (c Caller) owns(g store.Grant) bool { return g.Subject == c.Subject && g.SubjectKind == c.Kind }
+
 // Config configures a Service. Every field is optional.
 type Config struct {
 	// IsMember reports whether caller belongs to tenant. A tenant filter is
 	// refused unless it says yes (or the caller is an admin). nil refuses
 	// every tenant filter.
-	IsMember func(ctx context.Context, caller, tenant string) (bool, error)
+	IsMember func(ctx context.Context, caller Caller, tenant string) (bool, error)
 	// IsAdmin reports whether caller may list and revoke every subject's
 	// sessions. nil means nobody is.
-	IsAdmin func(ctx context.Context, caller string) (bool, error)
+	IsAdmin func(ctx context.Context, caller Caller) (bool, error)
 	// DisplayNames resolves subjects to names to show, once per page with
 	// every subject of the page. nil shows none.
 	DisplayNames func(ctx context.Context, subjects []string) (map[string]string, error)
@@ -107,11 +120,11 @@ type Page struct {
 // ErrForbidden, store.ErrInvalidCursor (a forged cursor or one from
 // another listing), store.ErrInvalidArgument (a bad limit); anything else
 // is a failure of the store or of a host callback.
-func (s *Service) List(ctx context.Context, caller string, opt ListOptions) (Page, error) {
-	if caller == "" {
+func (s *Service) List(ctx context.Context, caller Caller, opt ListOptions) (Page, error) {
+	if caller.Subject == "" {
 		return Page{}, fmt.Errorf("%w: no caller", ErrForbidden)
 	}
-	f := store.GrantFilter{Subject: caller, Tenant: opt.Tenant}
+	f := store.GrantFilter{Subject: caller.Subject, SubjectKind: caller.Kind, Tenant: opt.Tenant}
 	if opt.AllSubjects || opt.Tenant != nil {
 		admin, err := s.isAdmin(ctx, caller)
 		if err != nil {
@@ -146,7 +159,7 @@ func (s *Service) List(ctx context.Context, caller string, opt ListOptions) (Pag
 	return out, nil
 }
 
-func (s *Service) checkMember(ctx context.Context, caller, tenant string) error {
+func (s *Service) checkMember(ctx context.Context, caller Caller, tenant string) error {
 	if s.cfg.IsMember == nil {
 		return fmt.Errorf("%w: tenant filter without a membership check", ErrForbidden)
 	}
@@ -160,7 +173,7 @@ func (s *Service) checkMember(ctx context.Context, caller, tenant string) error 
 	return nil
 }
 
-func (s *Service) isAdmin(ctx context.Context, caller string) (bool, error) {
+func (s *Service) isAdmin(ctx context.Context, caller Caller) (bool, error) {
 	if s.cfg.IsAdmin == nil {
 		return false, nil
 	}
@@ -191,10 +204,10 @@ func (s *Service) displayNames(ctx context.Context, items []store.GrantListing) 
 
 // Revoke ends session id on behalf of caller (SPEC §6): ErrNotFound if it
 // does not exist or is not active; ErrForbidden, with nothing changed, if
-// caller is neither its subject nor an admin; otherwise the grant is
+// caller is neither its subject (of the same kind) nor an admin; otherwise the grant is
 // revoked through the cascade with reason user_revoked and caller as the
 // actor, and session.revoked is audited, in one transaction.
-func (s *Service) Revoke(ctx context.Context, caller, id string) error {
+func (s *Service) Revoke(ctx context.Context, caller Caller, id string) error {
 	// Ownership is checked before the write transaction, so a refused
 	// attempt takes no write lock and the host's admin check runs outside
 	// it; the revocation itself only revokes a grant still active.
@@ -208,7 +221,7 @@ func (s *Service) Revoke(ctx context.Context, caller, id string) error {
 // RevokeTx is Revoke inside the caller's transaction tx (the store's own or
 // a host's joined with an adapter's WithTx); its events reach the observer
 // once tx has committed.
-func (s *Service) RevokeTx(ctx context.Context, tx store.Tx, caller, id string) error {
+func (s *Service) RevokeTx(ctx context.Context, tx store.Tx, caller Caller, id string) error {
 	g, err := s.authorize(ctx, tx.GetGrant, caller, id)
 	if err != nil {
 		return err
@@ -218,8 +231,8 @@ func (s *Service) RevokeTx(ctx context.Context, tx store.Tx, caller, id string) 
 
 // authorize reads session id with get and checks that caller may revoke it.
 func (s *Service) authorize(ctx context.Context, get func(context.Context, string) (store.Grant, error),
-	caller, id string) (store.Grant, error) {
-	if caller == "" {
+	caller Caller, id string) (store.Grant, error) {
+	if caller.Subject == "" {
 		return store.Grant{}, fmt.Errorf("%w: no caller", ErrForbidden)
 	}
 	g, err := get(ctx, id)
@@ -229,7 +242,7 @@ func (s *Service) authorize(ctx context.Context, get func(context.Context, strin
 	if err != nil {
 		return store.Grant{}, fmt.Errorf("session: reading grant: %w", err)
 	}
-	if g.Subject != caller {
+	if !caller.owns(g) {
 		admin, err := s.isAdmin(ctx, caller)
 		if err != nil {
 			return store.Grant{}, err
@@ -242,8 +255,8 @@ func (s *Service) authorize(ctx context.Context, get func(context.Context, strin
 }
 
 // revoke revokes g through the cascade and audits session.revoked, in tx.
-func (s *Service) revoke(ctx context.Context, tx store.Tx, caller string, g store.Grant) error {
-	revoked, err := s.grants.RevokeTx(ctx, tx, []string{g.ID}, grant.ReasonUserRevoked, caller)
+func (s *Service) revoke(ctx context.Context, tx store.Tx, caller Caller, g store.Grant) error {
+	revoked, err := s.grants.RevokeTx(ctx, tx, []string{g.ID}, grant.ReasonUserRevoked, caller.Subject)
 	if err != nil {
 		return err
 	}
@@ -251,5 +264,5 @@ func (s *Service) revoke(ctx context.Context, tx store.Tx, caller string, g stor
 		return ErrNotFound
 	}
 	return s.grants.RecordTx(ctx, tx, grant.Event{Type: grant.EventSessionRevoked, Reason: grant.ReasonUserRevoked,
-		ClientID: g.ClientID, Subject: g.Subject, GrantID: g.ID}, caller, nil)
+		ClientID: g.ClientID, Subject: g.Subject, GrantID: g.ID}, caller.Subject, nil)
 }

@@ -165,11 +165,12 @@ func run(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	alice := session.Caller{Subject: "alice", Kind: "user"} // as the host authenticated her
 	sessions, err := session.New(grants, session.Config{})
 	if err != nil {
 		return err
 	}
-	list, err := sessions.List(ctx, "alice", session.ListOptions{})
+	list, err := sessions.List(ctx, alice, session.ListOptions{})
 	if err != nil {
 		return err
 	}
@@ -179,10 +180,10 @@ func run(ctx context.Context, w io.Writer) error {
 	}
 
 	// 9. She revokes it from that page: its tokens stop working at once.
-	if err := sessions.Revoke(ctx, "alice", list.Sessions[0].GrantID); err != nil {
+	if err := sessions.Revoke(ctx, alice, list.Sessions[0].GrantID); err != nil {
 		return err
 	}
-	list, err = sessions.List(ctx, "alice", session.ListOptions{})
+	list, err = sessions.List(ctx, alice, session.ListOptions{})
 	if err != nil {
 		return err
 	}
@@ -224,7 +225,7 @@ func connect(ctx context.Context, grants *grant.Manager, server *token.Server, c
 	verifier := rand.Text() + rand.Text()
 	sum := sha256.Sum256([]byte(verifier))
 	authz, err := grants.Start(ctx, grant.AuthorizationRequest{ClientID: clientID, RedirectURI: callback,
-		Scopes: []string{"tools:read"}, Resource: resource, Subject: subject,
+		Scopes: []string{"tools:read"}, Resource: resource, Subject: subject, SubjectKind: "user",
 		CodeChallenge: base64.RawURLEncoding.EncodeToString(sum[:]), CodeChallengeMethod: grant.CodeChallengeS256})
 	if err != nil {
 		return token.Response{}, err
