@@ -383,3 +383,50 @@ func TestRevokeRevokedMeanwhile(t *testing.T) {
 		}
 	})
 }
+
+// TestSubjectKindOwnership: where a host's user ids and API-key ids can
+// collide, user "42" neither lists nor revokes the sessions of api_key
+// "42", and each kind sees only its own.
+func TestSubjectKindOwnership(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		ctx := context.Background()
+		e := newEnv(t, db)
+		c := e.client("Agent", false)
+		keyGrant := e.put(c, "42", func(g *store.Grant) { g.SubjectKind = "api_key" })
+		userGrant := e.put(c, "42")
+		svc := e.service(session.Config{})
+		asUser, asKey := user("42"), session.Caller{Subject: "42", Kind: "api_key"}
+
+		for _, tc := range []struct {
+			caller session.Caller
+			want   []string
+		}{{asUser, []string{userGrant.ID}}, {asKey, []string{keyGrant.ID}}} {
+			p, err := svc.List(ctx, tc.caller, session.ListOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, s := range p.Sessions {
+				got = append(got, s.GrantID)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("List as %+v (-want +got):\n%s", tc.caller, diff)
+			}
+		}
+		before := testdb.Snapshot(t, e.s)
+		if err := svc.Revoke(ctx, asUser, keyGrant.ID); !errors.Is(err, session.ErrForbidden) {
+			t.Fatalf("user 42 revoking api_key 42's session = %v, want ErrForbidden", err)
+		}
+		if diff := cmp.Diff(before, testdb.Snapshot(t, e.s)); diff != "" {
+			t.Errorf("a forbidden revocation changed the database (-before +after):\n%s", diff)
+		}
+		if err := svc.Revoke(ctx, asKey, keyGrant.ID); err != nil {
+			t.Fatalf("api_key 42 revoking its own session: %v", err)
+		}
+		if g := e.grant(userGrant.ID); g.Status != store.GrantActive {
+			t.Errorf("user 42's grant is %s after api_key 42 revoked its own", g.Status)
+		}
+	})
+}
