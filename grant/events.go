@@ -25,6 +25,15 @@ const (
 	EventClientDeleted       = "client.deleted"
 )
 
+// Observer-only event types: reported to the Observer, not audited.
+const (
+	// EventLivenessRefused: the host's liveness check refused a code
+	// exchange or a refresh (the subject is deleted or disabled).
+	EventLivenessRefused = "liveness.refused"
+	// EventSweepCompleted: a sweep run deleted rows; Count is how many.
+	EventSweepCompleted = "sweep.completed"
+)
+
 // Event is a security event handed to an Observer (SPEC §10): reuse
 // detections, denials and revocations with their reason and count. It
 // never carries token, code, secret, state or PKCE material.

@@ -169,7 +169,7 @@ func TestObserver(t *testing.T) {
 		if got.Total() != 5 {
 			t.Errorf("Total = %d, want 5", got.Total())
 		}
-		want := []grant.Event{{Type: sweep.EventSwept, Count: 5}}
+		want := []grant.Event{{Type: grant.EventSweepCompleted, Count: 5}}
 		if d := cmp.Diff(want, heard.Events()); d != "" {
 			t.Errorf("events after the first run (-want +got):\n%s", d)
 		}
@@ -250,7 +250,7 @@ func TestPartialFailure(t *testing.T) {
 		}, rec.get()); d != "" {
 			t.Errorf("deletes (-want +got):\n%s", d)
 		}
-		if d := cmp.Diff([]grant.Event{{Type: sweep.EventSwept, Count: 3}}, heard.Events()); d != "" {
+		if d := cmp.Diff([]grant.Event{{Type: grant.EventSweepCompleted, Count: 3}}, heard.Events()); d != "" {
 			t.Errorf("events (-want +got):\n%s", d)
 		}
 		left := ids(t, real)

@@ -68,8 +68,6 @@ type Config struct {
 	AuditRetention time.Duration
 }
 
-// EventSwept is the observer event type of a sweep run.
-const EventSwept = "sweep.completed"
 
 // Counts are the rows one run deleted, per kind.
 type Counts struct {
@@ -165,7 +163,7 @@ func (w *Worker) RunOnce(ctx context.Context) (Counts, error) {
 			slog.Int64("abandoned_grants", c.AbandonedGrants), slog.Int64("auth_codes", c.AuthCodes),
 			slog.Int64("refresh_tokens", c.RefreshTokens), slog.Int64("revoked_grants", c.RevokedGrants),
 			slog.Int64("orphan_clients", c.OrphanClients), slog.Int64("audit_events", c.AuditEvents))
-		w.observer.Observe(ctx, grant.Event{Type: EventSwept, Count: int(c.Total())})
+		w.observer.Observe(ctx, grant.Event{Type: grant.EventSweepCompleted, Count: int(c.Total())})
 	}
 	return c, err
 }

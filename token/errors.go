@@ -62,3 +62,12 @@ var (
 // request needs (RFC 6750 §3.1 insufficient_scope, HTTP 403); see
 // Claims.RequireScopes.
 var ErrInsufficientScope = errors.New("token: insufficient_scope")
+
+// Key errors.
+var (
+	// ErrUnsupportedAlgorithm reports an algorithm other than EdDSA, ES256
+	// and RS256, or a key that does not fit its algorithm.
+	ErrUnsupportedAlgorithm = errors.New("token: unsupported signing algorithm")
+	// ErrKeyInUse reports an attempt to remove the current signing key.
+	ErrKeyInUse = errors.New("token: the current signing key cannot be removed")
+)

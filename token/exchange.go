@@ -129,7 +129,7 @@ func (s *Server) ExchangeCode(ctx context.Context, r CodeRequest) (Response, err
 	})
 	if err != nil {
 		if errors.Is(err, ErrNotLive) {
-			s.grants.Observer().Observe(ctx, grant.Event{Type: EventLivenessRefused, Reason: "not_live", Count: 1,
+			s.grants.Observer().Observe(ctx, grant.Event{Type: grant.EventLivenessRefused, Reason: "not_live", Count: 1,
 				ClientID: client.ID, GrantID: code.GrantID})
 		}
 		return Response{}, err

@@ -369,8 +369,8 @@ func TestExchangeCodeLiveness(t *testing.T) {
 				if tt.invalid {
 					wantEvents = 1
 				}
-				if n := e.events.Count(token.EventLivenessRefused); n != wantEvents {
-					t.Errorf("observer heard %d %s events, want %d", n, token.EventLivenessRefused, wantEvents)
+				if n := e.events.Count(grant.EventLivenessRefused); n != wantEvents {
+					t.Errorf("observer heard %d %s events, want %d", n, grant.EventLivenessRefused, wantEvents)
 				}
 				e.setLive(nil)
 				if _, err := e.srv.ExchangeCode(context.Background(), req); err != nil {

@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -21,15 +20,6 @@ const (
 	EdDSA = jose.EdDSA
 	ES256 = jose.ES256
 	RS256 = jose.RS256
-)
-
-// Key errors.
-var (
-	// ErrUnsupportedAlgorithm reports an algorithm other than EdDSA, ES256
-	// and RS256, or a key that does not fit its algorithm.
-	ErrUnsupportedAlgorithm = errors.New("token: unsupported signing algorithm")
-	// ErrKeyInUse reports an attempt to remove the current signing key.
-	ErrKeyInUse = errors.New("token: the current signing key cannot be removed")
 )
 
 // Key is a private signing key with its algorithm and key id.

@@ -122,7 +122,7 @@ func (s *Server) Refresh(ctx context.Context, r RefreshRequest) (Response, error
 	})
 	if err != nil {
 		if errors.Is(err, ErrNotLive) {
-			s.grants.Observer().Observe(ctx, grant.Event{Type: EventLivenessRefused, Reason: "not_live", Count: 1,
+			s.grants.Observer().Observe(ctx, grant.Event{Type: grant.EventLivenessRefused, Reason: "not_live", Count: 1,
 				ClientID: client.ID})
 		}
 		return Response{}, err
@@ -173,9 +173,6 @@ func (s *Server) rotate(ctx context.Context, tx store.Tx, g store.Grant, t store
 	return resp, true, nil
 }
 
-// EventLivenessRefused is the observer event of a code exchange or a
-// refresh the liveness check refused (SPEC §10).
-const EventLivenessRefused = "liveness.refused"
 
 // retryable reports whether the revoked token t may be presented once more
 // within the reuse leeway: it was rotated less than the leeway ago and its

@@ -401,8 +401,8 @@ func TestRefreshLiveness(t *testing.T) {
 				if tt.invalid {
 					wantEvents = 1
 				}
-				if n := e.events.Count(token.EventLivenessRefused); n != wantEvents {
-					t.Errorf("observer heard %d %s events, want %d", n, token.EventLivenessRefused, wantEvents)
+				if n := e.events.Count(grant.EventLivenessRefused); n != wantEvents {
+					t.Errorf("observer heard %d %s events, want %d", n, grant.EventLivenessRefused, wantEvents)
 				}
 				e.setLive(nil)
 				e.refresh(sess, sess.Resp.RefreshToken)
