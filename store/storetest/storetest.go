@@ -1,5 +1,5 @@
 // Package storetest is the conformance suite of grantkit's store contract.
-// Every adapter runs the same tests (SPEC §9): the SQLite and PostgreSQL
+// Every adapter runs the same tests: the SQLite and PostgreSQL
 // adapters in this module, and any third-party adapter that calls Run from
 // its own tests.
 //
