@@ -5,7 +5,10 @@
 //
 // The suite exercises every operation of store.Ops, the compare-and-set
 // operations under 32 concurrent goroutines, transactions (own and joined),
-// keyset pagination, the sweep deletes and timestamp round trips.
+// keyset pagination, the sweep deletes, timestamp round trips and, for an
+// adapter with a Close method, the calls after Close. [TestCounter] checks
+// an adapter's statement counting, with the counts that differ between
+// adapters as a parameter.
 package storetest
 
 import (
