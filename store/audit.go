@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// AuditEvent records one change to the grant lifecycle (SPEC §2.6). It is
+// AuditEvent records one change to the grant lifecycle. It is
 // written in the same transaction as the change it records and never carries
 // token, code, secret, state or PKCE material.
 type AuditEvent struct {

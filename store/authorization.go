@@ -2,8 +2,8 @@ package store
 
 import "time"
 
-// AuthRequest is a pending authorization request (RFC 6749 §4.1.1; SPEC §2.3)
-// tied to a pending grant. It is consumed when the code is issued.
+// AuthRequest is a pending authorization request (RFC 6749 §4.1.1) tied to
+// a pending grant. It is consumed when the code is issued.
 type AuthRequest struct {
 	ID                  string // UUIDv7
 	GrantID             string
@@ -20,7 +20,8 @@ type AuthRequest struct {
 	RevokedAt           time.Time // zero unless revoked by the cascade
 }
 
-// AuthCode is an authorization code (RFC 6749 §4.1.2; SPEC §2.4). Only the
+// AuthCode is an authorization code (RFC 6749 §4.1.2), single use and
+// bound to its client, redirect URI and PKCE challenge (RFC 7636). Only the
 // SHA-256 hash of the code is stored.
 type AuthCode struct {
 	ID                  string // UUIDv7

@@ -2,7 +2,7 @@ package store
 
 import "time"
 
-// Client is a registered OAuth 2.0 client (RFC 6749 §2, RFC 7591; SPEC §2.1).
+// Client is a registered OAuth 2.0 client (RFC 6749 §2, RFC 7591).
 //
 // A client with a nil SecretHash is public (RFC 6749 §2.1) and must use PKCE.
 // RedirectURIs are compared as exact strings, never normalised. Name is

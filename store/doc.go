@@ -1,8 +1,9 @@
 // Package store is grantkit's persistence contract: the record types of the
-// OAuth 2.0 grant lifecycle (SPEC §2), the [Store] and [Tx] interfaces every
-// adapter implements, the [Selector] used by bulk revocation (SPEC §3), keyset
-// pagination with opaque cursors (SPEC §6), and the sentinel errors adapters
-// translate their driver errors into.
+// OAuth 2.0 grant lifecycle (clients, grants, authorization requests and
+// codes, refresh tokens, audit events), the [Store] and [Tx] interfaces
+// every adapter implements, the [Selector] used by bulk revocation, keyset
+// pagination with opaque cursors for session listings, and the sentinel
+// errors adapters translate their driver errors into.
 //
 // Every operation is small and set-based: ids travel as one array parameter,
 // so the number of statements an operation executes never depends on the

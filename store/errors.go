@@ -9,7 +9,8 @@ var (
 	// ErrNotFound reports that the addressed row does not exist.
 	ErrNotFound = errors.New("store: not found")
 	// ErrConflict reports a uniqueness violation: a duplicate id or hash, or a
-	// second active grant on one binding (SPEC §2.2), refused by the database.
+	// second active grant on one binding (see Binding), refused by the
+	// database.
 	ErrConflict = errors.New("store: conflict")
 	// ErrInvalidCursor reports a pagination cursor that is malformed, forged or
 	// issued for another listing.
@@ -17,4 +18,6 @@ var (
 	// ErrInvalidArgument reports a call the store refuses before touching the
 	// database (an empty selector, a bad page size, a nil record field).
 	ErrInvalidArgument = errors.New("store: invalid argument")
+	// ErrClosed reports a call on a store after its adapter's Close.
+	ErrClosed = errors.New("store: closed")
 )

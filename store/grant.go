@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// GrantStatus is the state of a grant (SPEC §2.2).
+// GrantStatus is the state of a grant.
 type GrantStatus string
 
 // The grant states. Allowed transitions are pending→active, pending→revoked
@@ -17,8 +17,13 @@ const (
 )
 
 // Grant is a user's (or principal's) authorization of one client for one
-// resource through one redirect URI (SPEC §2.2). It is the unit every other
-// artifact hangs from and the unit the cascade revokes.
+// resource (RFC 8707) through one redirect URI. It is the unit every other
+// artifact hangs from and the unit the cascade revokes: revoking a grant
+// revokes its open requests, unused codes and refresh tokens in the same
+// transaction.
+//
+// At most one grant is active per Binding, enforced by a unique index in
+// the database, not only in Go.
 type Grant struct {
 	ID          string // UUIDv7
 	ClientID    string
@@ -41,7 +46,7 @@ type Grant struct {
 	LastUsedAt    time.Time // zero until first use
 }
 
-// Binding is the tuple on which at most one grant may be active (SPEC §2.2).
+// Binding is the tuple on which at most one grant may be active.
 type Binding struct {
 	ClientID    string
 	Subject     string

@@ -2,8 +2,8 @@ package store
 
 import "time"
 
-// RefreshToken is one rotating refresh token (RFC 6749 §6, RFC 9700 §4.14.2;
-// SPEC §2.5). Only the SHA-256 hash of the token is stored. Each code
+// RefreshToken is one rotating refresh token (RFC 6749 §6, RFC 9700
+// §4.14.2). Only the SHA-256 hash of the token is stored. Each code
 // exchange starts a family; each rotation revokes the presented token and
 // inserts its child in the same family.
 type RefreshToken struct {

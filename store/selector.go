@@ -2,12 +2,12 @@ package store
 
 import "fmt"
 
-// Selector picks the non-revoked grants a bulk revocation applies to (SPEC
-// §3). Every set field narrows the selection (they are ANDed); a selector
+// Selector picks the non-revoked grants a bulk revocation applies to. Every
+// set field narrows the selection (they are ANDed); a selector
 // with no field set is refused with ErrInvalidArgument so that a zero value
 // can never revoke every grant.
 //
-// The revocation paths of SPEC §3 map to fields as follows: client →
+// The revocation paths map to fields as follows: client →
 // ClientID; user blocked or deleted → Subject; user removed from an
 // organization → Subject + Tenant; organization deleted → Tenant; resource
 // disabled or deleted → Resource; resource changed → Resource +

@@ -24,8 +24,8 @@ type Store interface {
 
 	// Exclusive runs fn unless another caller (in this or, where the database
 	// allows it, another process) is running an Exclusive call with the same
-	// name; it reports whether fn ran. The sweep worker uses it for
-	// leadership (SPEC §7). fn must use the Store, not a transaction.
+	// name; it reports whether fn ran. The sweep worker uses it so that one
+	// instance sweeps at a time. fn must use the Store, not a transaction.
 	Exclusive(ctx context.Context, name string, fn func(ctx context.Context) error) (bool, error)
 }
 
@@ -82,13 +82,13 @@ type JoinedTx interface {
 	Committed(ctx context.Context)
 }
 
-// Ops are the operations of the store contract, grouped by the SPEC section
-// they serve. Methods returning (bool, error) are compare-and-set operations:
+// Ops are the operations of the store contract, grouped by the record they
+// serve. Methods returning (bool, error) are compare-and-set operations:
 // false with a nil error means another caller changed the row first (or it
 // no longer qualifies) and nothing was written. Methods taking ids take them
 // as one set; an empty set is a no-op returning zero.
 type Ops interface {
-	// CreateClient inserts a client (SPEC §2.1); ErrConflict if the id exists.
+	// CreateClient inserts a client; ErrConflict if the id exists.
 	CreateClient(ctx context.Context, c Client) error
 	// GetClient returns a client, soft-deleted ones included; ErrNotFound.
 	GetClient(ctx context.Context, id string) (Client, error)
@@ -100,7 +100,7 @@ type Ops interface {
 	// or already deleted.
 	DeleteClient(ctx context.Context, id string, at time.Time) error
 
-	// CreateGrant inserts a grant (SPEC §2.2); ErrConflict on a duplicate id
+	// CreateGrant inserts a grant; ErrConflict on a duplicate id
 	// or a second active grant on the binding.
 	CreateGrant(ctx context.Context, g Grant) error
 	// GetGrant returns a grant; ErrNotFound.
@@ -118,14 +118,15 @@ type Ops interface {
 	RevokeGrants(ctx context.Context, ids []string, reason string, at time.Time) ([]Grant, error)
 	// ListActiveGrants returns one keyset page of active grants joined with
 	// their client's name in one query, ordered by created_at DESC, id DESC
-	// (SPEC §6).
+	// (a session listing).
 	ListActiveGrants(ctx context.Context, f GrantFilter, p Page) (GrantPage, error)
 	// TouchGrants sets last_used_at = at on those of the active grants ids
-	// whose last_used_at is unset or older than at - window (the debounce of
-	// SPEC §5), and returns how many it wrote.
+	// whose last_used_at is unset or older than at - window (the Verifier's
+	// debounce: a busy grant is written at most once per window), and
+	// returns how many it wrote.
 	TouchGrants(ctx context.Context, ids []string, at time.Time, window time.Duration) (int64, error)
 
-	// CreateAuthRequest inserts an authorization request (SPEC §2.3).
+	// CreateAuthRequest inserts an authorization request.
 	CreateAuthRequest(ctx context.Context, r AuthRequest) error
 	// GetAuthRequest returns an authorization request; ErrNotFound.
 	GetAuthRequest(ctx context.Context, id string) (AuthRequest, error)
@@ -134,7 +135,7 @@ type Ops interface {
 	// RevokeAuthRequests revokes the open requests of the grants.
 	RevokeAuthRequests(ctx context.Context, grantIDs []string, at time.Time) (int64, error)
 
-	// CreateAuthCode inserts an authorization code (SPEC §2.4); ErrConflict
+	// CreateAuthCode inserts an authorization code; ErrConflict
 	// on a duplicate hash.
 	CreateAuthCode(ctx context.Context, c AuthCode) error
 	// GetAuthCode returns the code with this hash, used or not; ErrNotFound.
@@ -153,7 +154,7 @@ type Ops interface {
 	// §4.1.2, RFC 9700 §4.14). A zero at is refused (ErrInvalidArgument).
 	MarkAuthCodeReuseReported(ctx context.Context, id string, at time.Time) (bool, error)
 
-	// CreateRefreshToken inserts a refresh token (SPEC §2.5); ErrConflict on
+	// CreateRefreshToken inserts a refresh token; ErrConflict on
 	// a duplicate hash.
 	CreateRefreshToken(ctx context.Context, t RefreshToken) error
 	// GetRefreshToken returns the token with this hash, revoked or not;
@@ -166,7 +167,7 @@ type Ops interface {
 	// not revoked yet and belongs to next's family, and inserts next in the
 	// same atomic step. It returns false (and inserts nothing) when the old
 	// token was already revoked: a concurrent rotation won, which the caller
-	// treats as reuse (SPEC §4.2); or when it is of another family.
+	// treats as reuse (RFC 9700 §4.14.2); or when it is of another family.
 	RotateRefreshToken(ctx context.Context, oldID, reason string, next RefreshToken) (bool, error)
 	// RevokeRefreshFamily revokes the family's active tokens.
 	RevokeRefreshFamily(ctx context.Context, familyID, reason string, at time.Time) (int64, error)
@@ -182,13 +183,13 @@ type Ops interface {
 	// refused (ErrInvalidArgument).
 	MarkRefreshTokenReuseReported(ctx context.Context, id string, at time.Time) (bool, error)
 
-	// AppendAuditEvents inserts events in one statement (SPEC §2.6).
+	// AppendAuditEvents inserts events in one statement.
 	AppendAuditEvents(ctx context.Context, events []AuditEvent) error
 	// ListAuditEvents returns one keyset page of the events of a grant or a
 	// subject, ordered by occurred_at DESC, id DESC.
 	ListAuditEvents(ctx context.Context, f AuditFilter, p Page) (AuditPage, error)
 
-	// The sweep deletes of SPEC §7. Each deletes at most limit rows in one
+	// The sweep deletes. Each deletes at most limit rows in one
 	// statement and returns how many it deleted.
 
 	// DeleteExpiredAuthRequests deletes requests that expired before before.

@@ -1,7 +1,7 @@
 // Package faultstore wraps a store.Store to inject one failure at a chosen
 // store call, so tests can prove that an operation interrupted at any step
-// leaves the database exactly as it was (SPEC §3: "a failure anywhere rolls
-// back everything").
+// leaves the database exactly as it was: a failure anywhere in the cascade
+// or any other multi-step operation rolls back everything.
 //
 // Every call of a store.Ops or store.Tx method on the wrapper, on the Tx
 // values its InTx hands out and on transactions wrapped with WrapTx counts

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// The sweep deletes of SPEC §7: each statement deletes at most limit rows,
+// The sweep deletes: each statement deletes at most limit rows,
 // so no statement holds locks for long. A batch is chosen and deleted by
 // physical row address (ctid, rowid) rather than by id: a primary-key probe
 // per row would multiply the pages each batch reads and dirties, which is

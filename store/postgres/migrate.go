@@ -33,6 +33,9 @@ func Migrations() fs.FS {
 // transaction holding an advisory lock, so concurrent calls from several
 // processes apply each migration exactly once.
 func (s *Store) Migrate(ctx context.Context) error {
+	if s.closed.Load() {
+		return errClosed
+	}
 	ms, err := migration.Load(Migrations())
 	if err != nil {
 		return err

@@ -1,10 +1,15 @@
-// Package postgres is the PostgreSQL adapter of grantkit's store contract
-// (SPEC §9), built on pgx/v5. It takes the host's *pgxpool.Pool, keeps its
-// tables in their own schema (default "grantkit"), and can join a host's
-// pgx.Tx so grantkit changes commit together with the host's own.
+// Package postgres is the PostgreSQL adapter of grantkit's store contract,
+// built on pgx/v5. It takes the host's *pgxpool.Pool, keeps its tables in
+// their own schema (default "grantkit"), and can join a host's pgx.Tx so
+// grantkit changes commit together with the host's own.
 //
 // Row locks use SELECT … FOR UPDATE, id sets travel as one array parameter
 // (= ANY($1)), and leadership uses transaction-scoped advisory locks.
+//
+// Ownership: the host owns the pool. [New] borrows it, and [Store.Close]
+// does not close it: Close only ends the Store's use of it (later calls on
+// the Store fail with store.ErrClosed). Close the Store first, then, when
+// nothing else uses it, the pool.
 package postgres
 
 import (
@@ -13,6 +18,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"regexp"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -35,21 +41,40 @@ type Config struct {
 	Counter *store.Counter
 }
 
-// Store is a store.Store on PostgreSQL. It is safe for concurrent use.
+// Store is grantkit's store on PostgreSQL. It implements [store.Store]:
+// the operations of [store.Ops] (documented there), InTx, Migrate and
+// Exclusive. Beyond the contract it has:
+//
+//   - [Store.WithTx], which joins a host's pgx.Tx, and [PgxTx], which
+//     returns the pgx.Tx behind a store.Tx;
+//   - [Store.Pool] and [Store.Schema], for hosts that keep their own tables
+//     beside grantkit's;
+//   - [Store.Close], which ends the Store's use of the pool without
+//     closing it.
+//
+// It is safe for concurrent use.
 type Store struct {
-	*sqlstore.Ops
+	*ops
+	closed atomic.Bool
+
 	pool    *pgxpool.Pool
 	schema  string
 	d       *sqlstore.Dialect
 	counter *store.Counter
 }
 
+// ops is sqlstore.Ops under an unexported name: embedded as *ops, it
+// gives Store the methods of store.Ops without putting an internal type in
+// Store's documented surface.
+type ops = sqlstore.Ops
+
 var _ store.Store = (*Store)(nil)
 
 var identifier = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
-// New returns a Store over pool. It does not touch the database; call
-// Migrate before first use.
+// New returns a Store over pool, which it borrows: the host keeps owning
+// the pool and closes it, after closing the Store, when nothing else uses
+// it. New does not touch the database; call Migrate before first use.
 func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	if pool == nil {
 		return nil, errors.New("postgres: nil pool")
@@ -75,14 +100,28 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		AuditRows: `jsonb_to_recordset($1::jsonb) AS x(id uuid, grant_id uuid, client_id text, subject text,
 			type text, reason text, actor text, occurred_at timestamptz, details jsonb)`,
 	}}
-	s.Ops = sqlstore.New(s.querier(pool), s.d, func(ctx context.Context, fn func(*sqlstore.Ops) error) error {
+	s.ops = sqlstore.New(s.querier(pool), s.d, func(ctx context.Context, fn func(*sqlstore.Ops) error) error {
 		return s.inTx(ctx, func(_ pgx.Tx, t *sqlstore.TxOps) error { return fn(t.Base()) })
 	})
 	return s, nil
 }
 
-// Pool returns the pool the store uses.
+// Pool returns the pool the store uses (the host's, borrowed by New).
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Close ends the Store's use of the pool; it does not close the pool, which
+// the host owns. Calls made after Close fail with an error wrapping
+// store.ErrClosed, except that InTx still begins and commits a
+// transaction whose fn sends nothing. Close may be called more than once
+// and always returns nil; it returns an error for symmetry with the SQLite
+// adapter, whose Close closes the database it owns.
+func (s *Store) Close() error {
+	s.closed.Store(true)
+	return nil
+}
+
+// errClosed is the error of a call made after Close.
+var errClosed = fmt.Errorf("postgres: %w", store.ErrClosed)
 
 // Schema returns the schema holding grantkit's tables.
 func (s *Store) Schema() string { return s.schema }
@@ -156,6 +195,9 @@ type tx struct {
 // The lock is held on one pooled connection for as long as fn runs and is
 // released when that transaction ends, even if the process dies.
 func (s *Store) Exclusive(ctx context.Context, name string, fn func(ctx context.Context) error) (bool, error) {
+	if s.closed.Load() {
+		return false, errClosed
+	}
 	s.counter.Add(1)
 	ptx, err := s.pool.Begin(ctx)
 	if err != nil {

@@ -437,3 +437,25 @@ func TestExclusiveKeepsNoSnapshot(t *testing.T) {
 		t.Errorf("sessions of the lock holder while fn runs = %+v, want one holding the advisory lock without an xmin", got)
 	}
 }
+
+// TestCloseLeavesThePool checks the ownership Close documents: it does not
+// close the host's pool, which other Stores (and the host) keep using.
+func TestCloseLeavesThePool(t *testing.T) {
+	t.Parallel()
+	pool := testdb.Pool(t)
+	s := testdb.OpenPostgres(t, pool, nil)
+	other := newStore(t, pool, postgres.Config{Schema: s.Schema()})
+	cl := newClient(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := pool.Ping(t.Context()); err != nil {
+		t.Fatalf("the pool is unusable after the Store's Close: %v", err)
+	}
+	if _, err := other.GetClient(t.Context(), cl.ID); err != nil {
+		t.Errorf("another Store on the same pool after Close: %v", err)
+	}
+	if _, err := s.GetClient(t.Context(), cl.ID); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("the closed Store: GetClient = %v, want ErrClosed", err)
+	}
+}

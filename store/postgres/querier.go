@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -24,11 +25,15 @@ type db interface {
 type querier struct {
 	db      db
 	counter *store.Counter
+	closed  *atomic.Bool // the Store's: set by Close
 }
 
-func (s *Store) querier(d db) *querier { return &querier{db: d, counter: s.counter} }
+func (s *Store) querier(d db) *querier { return &querier{db: d, counter: s.counter, closed: &s.closed} }
 
 func (q *querier) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
+	if q.closed.Load() {
+		return 0, errClosed
+	}
 	q.counter.Add(1)
 	tag, err := q.db.Exec(ctx, sql, args...)
 	if err != nil {
@@ -38,6 +43,9 @@ func (q *querier) Exec(ctx context.Context, sql string, args ...any) (int64, err
 }
 
 func (q *querier) Query(ctx context.Context, sql string, args ...any) (sqlstore.Rows, error) {
+	if q.closed.Load() {
+		return nil, errClosed
+	}
 	q.counter.Add(1)
 	rows, err := q.db.Query(ctx, sql, args...)
 	if err != nil {
@@ -47,6 +55,9 @@ func (q *querier) Query(ctx context.Context, sql string, args ...any) (sqlstore.
 }
 
 func (q *querier) QueryRow(ctx context.Context, sql string, args ...any) sqlstore.Row {
+	if q.closed.Load() {
+		return errRow{errClosed}
+	}
 	q.counter.Add(1)
 	return pgRow{q.db.QueryRow(ctx, sql, args...)}
 }
@@ -59,6 +70,11 @@ func (r pgRows) Err() error             { return translate(r.Rows.Err()) }
 type pgRow struct{ row pgx.Row }
 
 func (r pgRow) Scan(dest ...any) error { return translate(r.row.Scan(dest...)) }
+
+// errRow is a row that fails with err.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 // translate maps pgx errors to store sentinels, keeping the original error
 // in the chain. Messages carry no parameter values.

@@ -31,6 +31,9 @@ func Migrations() fs.FS {
 // which excludes every other writer of the file, so concurrent calls apply
 // each migration exactly once.
 func (s *Store) Migrate(ctx context.Context) error {
+	if s.closed.Load() {
+		return errClosed
+	}
 	ms, err := migration.Load(Migrations())
 	if err != nil {
 		return err

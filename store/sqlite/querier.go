@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -28,15 +29,16 @@ type querier struct {
 	db      db
 	stmts   *stmts
 	counter *store.Counter
+	closed  *atomic.Bool // the Store's: set by Close
 }
 
-func (s *Store) querier(d db) *querier { return &querier{db: d, counter: s.counter} }
+func (s *Store) querier(d db) *querier { return &querier{db: d, counter: s.counter, closed: &s.closed} }
 
 // cachedQuerier is a querier over the store's own *sql.DB or a transaction
 // begun on it (a host's transaction may come from another *sql.DB, where
 // the cached statements cannot run).
 func (s *Store) cachedQuerier(d db) *querier {
-	return &querier{db: d, stmts: s.stmts, counter: s.counter}
+	return &querier{db: d, stmts: s.stmts, counter: s.counter, closed: &s.closed}
 }
 
 // stmt returns the cached statement for query bound to q's database or
@@ -56,6 +58,9 @@ func (q *querier) stmt(ctx context.Context, query string) *sql.Stmt {
 }
 
 func (q *querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	if q.closed.Load() {
+		return 0, errClosed
+	}
 	q.counter.Add(1)
 	var (
 		res sql.Result
@@ -74,6 +79,9 @@ func (q *querier) Exec(ctx context.Context, query string, args ...any) (int64, e
 }
 
 func (q *querier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	if q.closed.Load() {
+		return nil, errClosed
+	}
 	q.counter.Add(1)
 	var (
 		rows *sql.Rows
@@ -91,6 +99,9 @@ func (q *querier) Query(ctx context.Context, query string, args ...any) (sqlstor
 }
 
 func (q *querier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	if q.closed.Load() {
+		return errRow{errClosed}
+	}
 	q.counter.Add(1)
 	if st := q.stmt(ctx, query); st != nil {
 		return sqlRow{st.QueryRowContext(ctx, args...)}
@@ -109,11 +120,21 @@ type sqlRow struct{ row *sql.Row }
 
 func (r sqlRow) Scan(dest ...any) error { return translate(r.row.Scan(dest...)) }
 
+// errRow is a row that fails with err.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
 // jsonSet encodes an id set for json_each.
 func jsonSet(ids []string) any {
 	b, _ := json.Marshal(ids) // a []string always marshals
 	return string(b)
 }
+
+// dbClosed is the message of the error a closed *sql.DB returns (for
+// example from BeginTx in InTx after Close); database/sql does not export
+// the error itself. The Close conformance test fails if it changes.
+const dbClosed = "sql: database is closed"
 
 // translate maps driver errors to store sentinels.
 func translate(err error) error {
@@ -122,6 +143,9 @@ func translate(err error) error {
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ErrNotFound
+	}
+	if err.Error() == dbClosed {
+		return fmt.Errorf("sqlite: %w: %w", store.ErrClosed, err)
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {

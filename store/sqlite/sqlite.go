@@ -1,5 +1,5 @@
-// Package sqlite is the SQLite adapter of grantkit's store contract (SPEC
-// §9), built on modernc.org/sqlite (pure Go, no cgo) through database/sql.
+// Package sqlite is the SQLite adapter of grantkit's store contract,
+// built on modernc.org/sqlite (pure Go, no cgo) through database/sql.
 //
 // Writes run in BEGIN IMMEDIATE transactions, serialised inside the process
 // so writers queue in Go instead of polling SQLite's busy handler; a busy
@@ -7,6 +7,12 @@
 // use WAL. The in-memory mode uses SQLite's memdb VFS, so every pooled
 // connection sees the same database (a plain ":memory:" would give each
 // connection its own).
+//
+// Ownership: [Open] opens the database and the [Store] owns it. The host
+// calls [Store.Close] when done, which closes the database (an in-memory
+// database is gone afterwards); it does not close [Store.DB] itself, which
+// it may use for its own tables and for transactions joined with
+// [Store.WithTx] until then.
 package sqlite
 
 import (
@@ -21,6 +27,7 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -52,9 +59,23 @@ type Config struct {
 	Counter *store.Counter
 }
 
-// Store is a store.Store on SQLite. It is safe for concurrent use.
+// Store is grantkit's store on SQLite. It implements [store.Store]: the
+// operations of [store.Ops] (documented there), InTx, Migrate and
+// Exclusive. Beyond the contract it has:
+//
+//   - [Store.WithTx], which joins a host transaction begun on [Store.DB],
+//     and [SQLTx], which returns the *sql.Tx behind a store.Tx;
+//   - [Store.DB] and [Store.Prefix], for hosts that keep their own tables
+//     beside grantkit's;
+//   - [Store.Close], which closes the database the Store owns.
+//
+// It is safe for concurrent use.
 type Store struct {
-	*sqlstore.Ops
+	*ops
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+
 	db      *sql.DB
 	keep    *sql.Conn // pins an in-memory database open
 	stmts   *stmts
@@ -68,12 +89,18 @@ type Store struct {
 	exclusive   map[string]bool
 }
 
+// ops is sqlstore.Ops under an unexported name: embedded as *ops, it
+// gives Store the methods of store.Ops without putting an internal type in
+// Store's documented surface.
+type ops = sqlstore.Ops
+
 var _ store.Store = (*Store)(nil)
 
 var prefixPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,30}$`)
 
-// Open opens (creating if needed) the database cfg describes. Call Migrate
-// before first use and Close when done.
+// Open opens (creating if needed) the database cfg describes and returns
+// the Store that owns it. Call Migrate before first use and Close when
+// done.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Prefix == "" {
 		cfg.Prefix = DefaultPrefix
@@ -139,7 +166,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 				value ->> '$.subject', value ->> '$.type', value ->> '$.reason', value ->> '$.actor',
 				value ->> '$.occurred_at', value -> '$.details' FROM json_each($1))`,
 		}}
-	s.Ops = sqlstore.New(s.cachedQuerier(db), s.d, func(ctx context.Context, fn func(*sqlstore.Ops) error) error {
+	s.ops = sqlstore.New(s.cachedQuerier(db), s.d, func(ctx context.Context, fn func(*sqlstore.Ops) error) error {
 		return s.inTx(ctx, func(_ *sql.Tx, t *sqlstore.TxOps) error { return fn(t.Base()) })
 	})
 	return s, nil
@@ -147,17 +174,32 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 
 // DB returns the underlying database, for hosts that keep their own tables
 // beside grantkit's and join transactions with WithTx. Its transactions
-// begin IMMEDIATE.
+// begin IMMEDIATE. The Store owns it: close the Store, not the database.
 func (s *Store) DB() *sql.DB { return s.db }
 
 // Prefix returns the prefix of grantkit's table names.
 func (s *Store) Prefix() string { return s.prefix }
 
-// Close closes the database; an in-memory database is gone afterwards.
+// Close closes the database the Store owns; an in-memory database is gone
+// afterwards. Calls made after Close fail with an error wrapping
+// store.ErrClosed. Close may be called more than once: later calls do
+// nothing and return nil.
 func (s *Store) Close() error {
-	s.stmts.close()
-	return errors.Join(s.keep.Close(), s.db.Close())
+	first := false
+	s.closeOnce.Do(func() {
+		first = true
+		s.closed.Store(true)
+		s.stmts.close()
+		s.closeErr = errors.Join(s.keep.Close(), s.db.Close())
+	})
+	if !first {
+		return nil
+	}
+	return s.closeErr
 }
+
+// errClosed is the error of a call made after Close.
+var errClosed = fmt.Errorf("sqlite: %w", store.ErrClosed)
 
 // InTx implements store.Store with a BEGIN IMMEDIATE transaction. Inside fn,
 // use the Tx: a write through the Store itself would wait for fn's own
@@ -228,6 +270,9 @@ type tx struct {
 // in several processes sharing one file may each run fn; their writes are
 // still serialised by SQLite.
 func (s *Store) Exclusive(ctx context.Context, name string, fn func(ctx context.Context) error) (bool, error) {
+	if s.closed.Load() {
+		return false, errClosed
+	}
 	s.exclusiveMu.Lock()
 	if s.exclusive[name] {
 		s.exclusiveMu.Unlock()

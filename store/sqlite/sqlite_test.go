@@ -603,3 +603,17 @@ func TestSmallPool(t *testing.T) {
 		})
 	}
 }
+
+// TestCloseClosesTheDB checks the ownership Close documents: the Store
+// owns the database Open opened, and Close closes it.
+func TestCloseClosesTheDB(t *testing.T) {
+	t.Parallel()
+	s := open(t, sqlite.Config{Path: filePath(t)}, true)
+	db := s.DB()
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := db.PingContext(t.Context()); err == nil {
+		t.Error("the database is still open after Close")
+	}
+}

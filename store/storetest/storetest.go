@@ -1,11 +1,14 @@
 // Package storetest is the conformance suite of grantkit's store contract.
-// Every adapter runs the same tests (SPEC §9): the SQLite and PostgreSQL
+// Every adapter runs the same tests: the SQLite and PostgreSQL
 // adapters in this module, and any third-party adapter that calls Run from
 // its own tests.
 //
 // The suite exercises every operation of store.Ops, the compare-and-set
 // operations under 32 concurrent goroutines, transactions (own and joined),
-// keyset pagination, the sweep deletes and timestamp round trips.
+// keyset pagination, the sweep deletes, timestamp round trips and, for an
+// adapter with a Close method, the calls after Close. [TestCounter] checks
+// an adapter's statement counting, with the counts that differ between
+// adapters as a parameter.
 package storetest
 
 import (

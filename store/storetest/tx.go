@@ -364,9 +364,9 @@ func testTxHostJoined(t *testing.T, h Harness) {
 	}
 }
 
-// testTxLockBlocksRevoke checks SPEC §4.1: while a transaction holds a
-// grant from GetGrantForUpdate (and writes nothing), a concurrent
-// RevokeGrants waits for that transaction to end.
+// testTxLockBlocksRevoke checks the grant lock a code exchange relies on:
+// while a transaction holds a grant from GetGrantForUpdate (and writes
+// nothing), a concurrent RevokeGrants waits for that transaction to end.
 func testTxLockBlocksRevoke(t *testing.T, h Harness) {
 	s := h.Open(t, nil)
 	c := newClient(t, s)
