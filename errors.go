@@ -92,6 +92,7 @@ var errorTable = []mapping{
 	{store.ErrConflict, CodeConflict, http.StatusConflict},
 	{store.ErrInvalidCursor, CodeInvalidRequest, http.StatusBadRequest},
 	{store.ErrInvalidArgument, CodeInvalidRequest, http.StatusBadRequest},
+	{store.ErrClosed, CodeServerError, http.StatusInternalServerError}, // the host shut the store down
 
 	// The sweep worker.
 	{sweep.ErrBusy, CodeTemporarilyUnavailable, http.StatusServiceUnavailable},

@@ -78,6 +78,7 @@ var sentinels = map[string]struct {
 	"store.ErrConflict":        {store.ErrConflict, answer{"conflict", 409}},
 	"store.ErrInvalidCursor":   {store.ErrInvalidCursor, answer{"invalid_request", 400}},
 	"store.ErrInvalidArgument": {store.ErrInvalidArgument, answer{"invalid_request", 400}},
+	"store.ErrClosed":          {store.ErrClosed, answer{"server_error", 500}},
 
 	"sweep.ErrBusy": {sweep.ErrBusy, answer{"temporarily_unavailable", 503}},
 }

@@ -68,7 +68,6 @@ type Config struct {
 	AuditRetention time.Duration
 }
 
-
 // Counts are the rows one run deleted, per kind.
 type Counts struct {
 	AuthRequests    int64

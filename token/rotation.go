@@ -173,7 +173,6 @@ func (s *Server) rotate(ctx context.Context, tx store.Tx, g store.Grant, t store
 	return resp, true, nil
 }
 
-
 // retryable reports whether the revoked token t may be presented once more
 // within the reuse leeway: it was rotated less than the leeway ago and its
 // successor is still the family's only active token. It returns that

@@ -32,6 +32,9 @@ func TestEveryMethodIsAStep(t *testing.T) {
 		name, iface, target := tt.name, tt.iface, tt.target
 		for i := range iface.NumMethod() {
 			m := iface.Method(i)
+			if m.Name == "AfterCommit" {
+				continue // registers a callback, touches no database: not a step
+			}
 			t.Run(name+"."+m.Name, func(t *testing.T) {
 				v, f := target()
 				fn := reflect.ValueOf(v).MethodByName(m.Name)
