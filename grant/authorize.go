@@ -140,8 +140,8 @@ func (m *Manager) start(ctx context.Context, tx store.Tx, req AuthorizationReque
 			return err
 		}
 		now := m.clock()
-		b := store.Binding{ClientID: req.ClientID, Subject: req.Subject, Tenant: req.Tenant, Resource: req.Resource,
-			RedirectURI: req.RedirectURI}
+		b := store.Binding{ClientID: req.ClientID, Subject: req.Subject, SubjectKind: req.SubjectKind,
+			Tenant: req.Tenant, Resource: req.Resource, RedirectURI: req.RedirectURI}
 		active, err := tx.FindActiveGrant(ctx, b)
 		if err == nil && reusable(active, req) {
 			// Lock the grant to reuse it, so that a revocation either

@@ -46,10 +46,13 @@ type Grant struct {
 	LastUsedAt    time.Time // zero until first use
 }
 
-// Binding is the tuple on which at most one grant may be active.
+// Binding is the tuple on which at most one grant may be active. It
+// includes the subject's kind, so a user and an API key with the same id
+// are bound separately.
 type Binding struct {
 	ClientID    string
 	Subject     string
+	SubjectKind string
 	Tenant      string
 	Resource    string
 	RedirectURI string
@@ -57,7 +60,8 @@ type Binding struct {
 
 // Binding returns the grant's binding.
 func (g Grant) Binding() Binding {
-	return Binding{ClientID: g.ClientID, Subject: g.Subject, Tenant: g.Tenant, Resource: g.Resource, RedirectURI: g.RedirectURI}
+	return Binding{ClientID: g.ClientID, Subject: g.Subject, SubjectKind: g.SubjectKind, Tenant: g.Tenant,
+		Resource: g.Resource, RedirectURI: g.RedirectURI}
 }
 
 // GrantFilter selects the active grants a session listing shows.

@@ -56,8 +56,9 @@ func (o *Ops) getGrant(ctx context.Context, id, suffix string) (store.Grant, err
 // FindActiveGrant implements store.Ops.
 func (o *Ops) FindActiveGrant(ctx context.Context, b store.Binding) (store.Grant, error) {
 	return scanGrant(o.q.QueryRow(ctx, o.d.SQL(`SELECT `+grantCols+` FROM {t}grants
-		WHERE client_id = $1 AND subject = $2 AND tenant = $3 AND resource = $4 AND redirect_uri = $5
-		AND status = 'active'`), b.ClientID, b.Subject, b.Tenant, b.Resource, b.RedirectURI))
+		WHERE client_id = $1 AND subject = $2 AND subject_kind = $3 AND tenant = $4 AND resource = $5
+		AND redirect_uri = $6 AND status = 'active'`), b.ClientID, b.Subject, b.SubjectKind, b.Tenant, b.Resource,
+		b.RedirectURI))
 }
 
 // ActivateGrant implements store.Ops.

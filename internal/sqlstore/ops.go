@@ -62,7 +62,7 @@ func (t *TxOps) LockBinding(ctx context.Context, b store.Binding) error {
 		return nil
 	}
 	h := fnv.New64a()
-	for _, f := range []string{t.d.Prefix, b.ClientID, b.Subject, b.Tenant, b.Resource, b.RedirectURI} {
+	for _, f := range []string{t.d.Prefix, b.ClientID, b.Subject, b.SubjectKind, b.Tenant, b.Resource, b.RedirectURI} {
 		h.Write([]byte(f))
 		h.Write([]byte{0})
 	}
