@@ -68,11 +68,11 @@ type Authorization struct {
 	Grant   store.Grant
 	Request store.AuthRequest
 	// Reused is true when an active grant with identical scopes, context
-	// and config_version already existed on the binding (SPEC §2.2).
+	// and config_version already existed on the binding.
 	Reused bool
 }
 
-// Start begins an authorization (SPEC §2.2, §2.3): it checks the request
+// Start begins an authorization (RFC 6749 §4.1.1): it checks the request
 // against the client's registration, then either reuses the active grant
 // on the binding (when its scopes, context and config_version are
 // identical) or creates a pending grant, and records the authorization
@@ -287,7 +287,7 @@ func validChallenge(s string) bool {
 	return strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == ""
 }
 
-// reusable reports whether active may serve req unchanged (SPEC §2.2).
+// reusable reports whether active may serve req unchanged: same scopes, context, config_version and subject kind.
 func reusable(active store.Grant, req AuthorizationRequest) bool {
 	return sameSet(active.Scopes, req.Scopes) && sameJSON(active.Context, req.Context) &&
 		active.ConfigVersion == req.ConfigVersion && active.SubjectKind == req.SubjectKind

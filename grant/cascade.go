@@ -13,7 +13,7 @@ import (
 // "user_deleted", "org_membership_removed", "resource_changed").
 const (
 	ReasonSuperseded    = "superseded"     // a newer grant on the same binding was activated
-	ReasonUserRevoked   = "user_revoked"   // the user revoked a connected client (SPEC §6)
+	ReasonUserRevoked   = "user_revoked"   // the user revoked a connected client (see package session)
 	ReasonClientDeleted = "client_deleted" // the client was soft-deleted
 	ReasonClientChanged = "client_changed" // the client's metadata changed materially
 	ReasonCodeReused    = "code_reused"    // an authorization code was presented twice
@@ -27,7 +27,7 @@ var ErrInvalidReason = errors.New("grant: a revocation needs a reason")
 // CascadeHook is called by the cascade inside its transaction, after
 // grantkit's own rows are revoked, so host-owned artifacts of the revoked
 // grants (upstream provider credentials, cached sessions) go in the same
-// commit (SPEC §3 step 3). It is called only when at least one grant was
+// commit. It is called only when at least one grant was
 // actually revoked. Use the adapter's accessor (postgres.PgxTx,
 // sqlite.SQLTx) to run the host's own SQL on tx. Returning an error rolls
 // the whole revocation back.
@@ -52,7 +52,7 @@ func (r Revocation) IDs() []string {
 }
 
 // Revoke revokes the grants ids with reason on behalf of actor, in its own
-// transaction, through the cascade (SPEC §3): the grants not yet revoked
+// transaction, through the cascade: the grants not yet revoked
 // become revoked; their open authorization requests, unused codes and
 // active refresh tokens are revoked; the cascade hooks run; one
 // grant.revoked audit event is written per grant actually revoked. Already
@@ -79,7 +79,7 @@ func (m *Manager) RevokeTx(ctx context.Context, tx store.Tx, ids []string, reaso
 }
 
 // RevokeWhere revokes, through the cascade, every grant that sel selects
-// (SPEC §3: a user blocked or deleted, removed from an organization, a
+// (a user blocked or deleted, removed from an organization, a
 // resource disabled or changed, an API key deleted…), in one transaction.
 // The number of statements does not depend on how many grants match.
 func (m *Manager) RevokeWhere(ctx context.Context, sel store.Selector, reason, actor string) ([]store.Grant, error) {

@@ -33,7 +33,7 @@ var (
 	ErrInvalidClient = errors.New("grant: client authentication failed")
 )
 
-// ClientMetadata is what a client registers (RFC 7591 §2; SPEC §2.1).
+// ClientMetadata is what a client registers (RFC 7591 §2).
 type ClientMetadata struct {
 	// ID is the client id; "" generates one.
 	ID string

@@ -1,4 +1,4 @@
-// Package grant implements the grant lifecycle of SPEC §2–§3 over a
+// Package grant implements the OAuth 2.0 grant lifecycle over a
 // [store.Store]: the pending → active → revoked state machine,
 // create-or-reuse at the start of an authorization (RFC 6749 §4.1.1),
 // approval (activate + issue the authorization code atomically, RFC 6749

@@ -11,7 +11,7 @@ import (
 	"github.com/grantkit/grantkit/store"
 )
 
-// Audit event types (SPEC §2.6).
+// Audit event types, written in the transaction of the change they record.
 const (
 	EventGrantCreated        = "grant.created"
 	EventGrantActivated      = "grant.activated"
@@ -34,7 +34,7 @@ const (
 	EventSweepCompleted = "sweep.completed"
 )
 
-// Event is a security event handed to an Observer (SPEC §10): reuse
+// Event is a security event handed to an Observer: reuse
 // detections, denials and revocations with their reason and count. It
 // never carries token, code, secret, state or PKCE material.
 type Event struct {

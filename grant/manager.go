@@ -18,7 +18,7 @@ const (
 	// for the host's login and consent.
 	DefaultAuthRequestTTL = 10 * time.Minute
 	// DefaultCodeTTL is an authorization code's lifetime (RFC 6749 §4.1.2
-	// recommends at most 10 minutes; SPEC §2.4 sets 60 seconds).
+	// recommends at most 10 minutes; a minute is plenty for a redirect).
 	DefaultCodeTTL = 60 * time.Second
 )
 
@@ -31,11 +31,11 @@ type Config struct {
 	// Logger receives operational logs; default slog.Default().
 	Logger *slog.Logger
 	// Hooks run inside every cascade, with its transaction, after
-	// grantkit's own rows are revoked (SPEC §3 step 3). A hook error rolls
+	// grantkit's own rows are revoked. A hook error rolls
 	// the whole revocation back.
 	Hooks []CascadeHook
 	// Observer, when set, is told about security events after their
-	// transaction commits (SPEC §10).
+	// transaction commits.
 	Observer Observer
 	// AuthRequestTTL is the lifetime of a started authorization; default
 	// DefaultAuthRequestTTL.

@@ -7,7 +7,7 @@ import (
 )
 
 // ClientChange lists what a client update removed or toggled, the inputs of
-// the material-change rule of SPEC §3.
+// the material-change rule (see MaterialChange).
 type ClientChange struct {
 	RemovedRedirectURIs  []string `json:"removed_redirect_uris,omitempty"`
 	RemovedScopes        []string `json:"removed_scopes,omitempty"`
@@ -26,7 +26,7 @@ func (c ClientChange) Material() bool {
 }
 
 // MaterialChange compares a client's metadata before and after an update
-// (SPEC §3). Removing a redirect URI (compared as exact strings, so
+// Removing a redirect URI (compared as exact strings, so
 // "/callback" → "/callback/" is a removal), a scope, a grant type or a
 // response type is material, and so is adding or removing the
 // refresh_token grant type. A purely additive change is not.

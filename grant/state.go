@@ -7,12 +7,12 @@ import (
 	"github.com/grantkit/grantkit/store"
 )
 
-// ErrInvalidTransition reports a grant state change the state machine of
-// SPEC §2.2 does not allow, such as activating a revoked grant.
+// ErrInvalidTransition reports a grant state change the state machine
+// does not allow, such as activating a revoked grant.
 var ErrInvalidTransition = errors.New("grant: invalid state transition")
 
-// Transition reports whether a grant may move from one state to another
-// (SPEC §2.2): pending→active, pending→revoked and active→revoked are
+// Transition reports whether a grant may move from one state to another:
+// pending→active, pending→revoked and active→revoked are
 // allowed; nothing leaves revoked; every other pair returns
 // ErrInvalidTransition. Revoking an already revoked grant is an error here;
 // the cascade treats it as a no-op instead so that revocation is idempotent.

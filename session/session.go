@@ -1,4 +1,4 @@
-// Package session is the API behind a "connected clients" page (SPEC §6): a
+// Package session is the API behind a "connected clients" page: a
 // user lists the clients holding active grants for them and revokes one,
 // which ends that client's access at once — its refresh tokens fail and its
 // access tokens fail the Verifier.
@@ -104,7 +104,7 @@ type Page struct {
 
 // List returns one page of caller's sessions (or, for an admin with
 // AllSubjects, everyone's), ordered by creation time, newest first, with
-// an opaque cursor (SPEC §6). It executes one SQL statement per page,
+// an opaque cursor. It executes one SQL statement per page,
 // whatever the page size, and calls DisplayNames once. Errors:
 // ErrForbidden, store.ErrInvalidCursor (a forged cursor or one from
 // another listing), store.ErrInvalidArgument (a bad limit); anything else
@@ -191,7 +191,7 @@ func (s *Service) displayNames(ctx context.Context, items []store.GrantListing) 
 	return names, nil
 }
 
-// Revoke ends session id on behalf of caller (SPEC §6): ErrNotFound if it
+// Revoke ends session id on behalf of caller: ErrNotFound if it
 // does not exist or is not active; ErrForbidden, with nothing changed, if
 // caller is neither its subject (of the same kind) nor an admin; otherwise the grant is
 // revoked through the cascade with reason user_revoked and caller as the

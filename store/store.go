@@ -37,7 +37,7 @@ type Tx interface {
 
 	// GetGrantForUpdate reads a grant and locks it until the transaction
 	// ends, so a concurrent revocation either commits first (and is seen) or
-	// waits (SPEC §4.1: no TOCTOU window between the status check and the
+	// waits (no TOCTOU window between the status check and the
 	// token insert).
 	GetGrantForUpdate(ctx context.Context, id string) (Grant, error)
 
@@ -46,7 +46,7 @@ type Tx interface {
 	// authorizations may validate against the registration at once, while
 	// GetClientForUpdate (UpdateClient) and DeleteClient wait for them, so
 	// no grant is created from a registration that is being changed
-	// (SPEC §3). ErrNotFound.
+	// (see grant.Manager.UpdateClient). ErrNotFound.
 	GetClientForShare(ctx context.Context, id string) (Client, error)
 	// GetClientForUpdate reads a client and locks it against changes and
 	// shared readers until the transaction ends; ErrNotFound.
@@ -54,7 +54,7 @@ type Tx interface {
 
 	// LockBinding serialises, until the transaction ends, the transactions
 	// that activate a grant on binding b, so two approvals on one binding
-	// queue instead of one failing on the active-binding index (SPEC §2.2).
+	// queue instead of one failing on the active-binding index.
 	// On SQLite, where a write transaction already excludes every other
 	// writer, it sends no statement.
 	LockBinding(ctx context.Context, b Binding) error

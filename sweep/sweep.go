@@ -1,4 +1,4 @@
-// Package sweep keeps grantkit's tables small (SPEC §7): a worker deletes
+// Package sweep keeps grantkit's tables small: a worker deletes
 // expired and long-revoked rows in bounded batches, once at start and then
 // every interval, so no statement holds locks for long. Among several
 // instances on one PostgreSQL database only one sweeps at a time.
@@ -16,7 +16,7 @@ import (
 	"github.com/grantkit/grantkit/store"
 )
 
-// Defaults (SPEC §7).
+// Defaults.
 const (
 	DefaultInterval          = 10 * time.Minute
 	DefaultBatchSize         = 1000

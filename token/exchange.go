@@ -27,7 +27,7 @@ type CodeRequest struct {
 	Resource string
 }
 
-// ExchangeCode redeems an authorization code (SPEC §4.1). It authenticates
+// ExchangeCode redeems an authorization code (RFC 6749 §4.1.3). It authenticates
 // the client, checks the code (unused, unexpired, same client, same
 // redirect URI, PKCE S256 verifier), then — in one transaction holding the
 // grant's row lock — requires the grant active, redeems the code

@@ -96,7 +96,7 @@ func (k Key) public() jose.JSONWebKey {
 
 // KeySet holds one current signing key and older keys kept for verification
 // until the tokens they signed expire, so keys rotate without downtime
-// (SPEC §5). It is safe for concurrent use.
+// (RFC 7517 §5 JWKS). It is safe for concurrent use.
 type KeySet struct {
 	mu      sync.RWMutex
 	current Key

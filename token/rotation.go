@@ -34,8 +34,7 @@ type RefreshRequest struct {
 	Resource string
 }
 
-// Refresh implements RFC 6749 §6 with rotation (RFC 9700 §4.14.2), SPEC
-// §4.2. In one transaction holding the grant's row lock it finds the
+// Refresh implements RFC 6749 §6 with rotation (RFC 9700 §4.14.2). In one transaction holding the grant's row lock it finds the
 // token, requires the grant active and the token unexpired (idle and
 // absolute lifetimes), asks the host's liveness check, and rotates
 // conditionally: the presented token is revoked only if it is still

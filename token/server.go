@@ -15,7 +15,7 @@ import (
 	"github.com/grantkit/grantkit/store"
 )
 
-// ReusePolicy says what a detected refresh token reuse revokes (SPEC §4.2).
+// ReusePolicy says what a detected refresh token reuse revokes (RFC 9700 §4.14.2).
 type ReusePolicy int
 
 const (
@@ -29,7 +29,7 @@ const (
 // LivenessFunc reports whether the grant's subject may still get tokens
 // (the user still exists and is enabled, the API key still exists). false
 // refuses with ErrNotLive (invalid_grant); an error refuses with a
-// server_error, never the other way round (SPEC §4.2 step 3).
+// server_error, never the other way round.
 //
 // It runs inside the token transaction, after the grant's row is locked, so
 // that a subject disabled meanwhile cannot get a token: it must be quick

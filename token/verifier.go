@@ -54,7 +54,7 @@ type VerifierConfig struct {
 	TouchWindow time.Duration
 }
 
-// Verifier checks access tokens on the resource side (SPEC §5): signature
+// Verifier checks access tokens on the resource side (RFC 9068 §4): signature
 // with an allowed algorithm and a known key, typ at+jwt, iss, aud, exp,
 // nbf and iat; then the grant check against the store, so a revoked grant's
 // tokens fail on the very next request. Between Start and Stop it records
@@ -232,7 +232,7 @@ func (v *Verifier) verifyJWT(raw string) (Claims, error) {
 	return c, nil
 }
 
-// checkGrant is the grant check of SPEC §5. The grant must be for the
+// checkGrant is the grant check: the grant exists, is active and matches the token's client, subject, subject kind, resource, scopes and config_version. The grant must be for the
 // resource this verifier serves: a token listing several audiences does
 // not stretch its grant to the others.
 func checkGrant(c Claims, g store.Grant, resource string) error {

@@ -1,5 +1,5 @@
 // Package secret makes and checks grantkit's opaque secrets: authorization
-// codes, refresh tokens and generated client secrets (SPEC §10). Each carries
+// codes, refresh tokens and generated client secrets. Each carries
 // 256 bits from crypto/rand behind a short type prefix that secret scanners
 // and log filters can recognise, and is stored only as its SHA-256 hash, the
 // right hash for high-entropy values (no slow password hash is needed).
