@@ -78,6 +78,9 @@ type Authorization struct {
 // deleted client), ErrUnauthorizedClient, ErrInvalidRedirectURI,
 // ErrInvalidScope, ErrInvalidRequest; any other error is a store failure.
 func (m *Manager) Start(ctx context.Context, req AuthorizationRequest) (Authorization, error) {
+	if err := checkRequestLimits(req); err != nil {
+		return Authorization{}, err
+	}
 	req.Scopes = dedupe(req.Scopes)
 	if len(req.Context) > 0 {
 		var compact bytes.Buffer
@@ -166,8 +169,9 @@ func checkAgainst(ctx context.Context, get func(context.Context, string) (store.
 // CheckRequest validates an authorization request against client c's
 // registration (RFC 6749 §4.1.1, §3.1.2.3; RFC 7636 §4.3): the
 // authorization_code grant type and code response type registered, the
-// redirect URI registered, every scope registered, an S256 PKCE challenge
-// of the right form, a subject. It touches no state.
+// length limits (MaxScopes, MaxScopeLength, MaxStateLength,
+// MaxContextBytes), the redirect URI registered, every scope registered, an
+// S256 PKCE challenge of the right form, a subject. It touches no state.
 //
 // The redirect URI must equal one of the client's as a string (RFC 6749
 // §3.1.2.3, RFC 9700 §2.1), except that a registered loopback IP-literal
@@ -181,6 +185,9 @@ func checkAgainst(ctx context.Context, get func(context.Context, string) (store.
 func CheckRequest(c store.Client, req AuthorizationRequest) error {
 	if !slices.Contains(c.GrantTypes, GrantTypeAuthorizationCode) || !slices.Contains(c.ResponseTypes, ResponseTypeCode) {
 		return ErrUnauthorizedClient
+	}
+	if err := checkRequestLimits(req); err != nil {
+		return err
 	}
 	if !redirectRegistered(c.RedirectURIs, req.RedirectURI) {
 		return fmt.Errorf("%w: not registered for this client", ErrInvalidRedirectURI)

@@ -64,6 +64,9 @@ func (md *ClientMetadata) normalize() error {
 	if !storable(md.ID, md.Name) {
 		return fmt.Errorf("%w: client id or name is not UTF-8 or holds a NUL byte", ErrInvalidClientMetadata)
 	}
+	if err := checkClientLimits(md); err != nil {
+		return err
+	}
 	if len(md.GrantTypes) == 0 {
 		md.GrantTypes = []string{GrantTypeAuthorizationCode, GrantTypeRefreshToken}
 	}

@@ -18,7 +18,7 @@ var refusedSchemes = []string{"javascript", "data", "vbscript", "file", "blob"}
 // checkRedirectURI applies grantkit's registration rules to one redirect
 // URI (RFC 6749 §3.1.2, RFC 8252 §7, RFC 9700 §2.1), in this order:
 //
-//   - at most maxRedirectURILength bytes;
+//   - at most MaxRedirectURILength bytes;
 //   - not a javascript, data, vbscript, file or blob URI, whatever else it
 //     holds;
 //   - no fragment, not even an empty one: no '#' anywhere in the string
@@ -41,8 +41,8 @@ func checkRedirectURI(raw string) error {
 	refuse := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s: %q", ErrInvalidRedirectURI, fmt.Sprintf(format, args...), clip(raw))
 	}
-	if len(raw) > maxRedirectURILength {
-		return refuse("longer than %d bytes", maxRedirectURILength)
+	if len(raw) > MaxRedirectURILength {
+		return refuse("longer than %d bytes", MaxRedirectURILength)
 	}
 	if s, ok := rawScheme(raw); ok {
 		for _, r := range refusedSchemes {
@@ -248,5 +248,3 @@ func clip(s string) string {
 	}
 	return strings.ToValidUTF8(s[:max], "") + "…"
 }
-
-const maxRedirectURILength = 2048

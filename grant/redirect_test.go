@@ -103,8 +103,8 @@ var redirectRules = []redirectRule{
 	{"not UTF-8", "https://app.example/\xff", "not allowed in a URI"},
 	{"bad percent-encoding", "https://app.example/cb?x=%zz", "percent-encoding"},
 	{"truncated percent-encoding", "https://app.example/cb%2", "percent-encoding"},
-	{"longest", "https://app.example/" + strings.Repeat("a", 2048-20), ""},
-	{"too long", "https://app.example/" + strings.Repeat("a", 2048-19), "longer than"},
+	{"longest", "https://app.example/" + strings.Repeat("a", grant.MaxRedirectURILength-20), ""},
+	{"too long", "https://app.example/" + strings.Repeat("a", grant.MaxRedirectURILength-19), "longer than"},
 }
 
 // TestRedirectURIRules checks the redirect URI registration rules (RFC 6749
