@@ -64,7 +64,7 @@ func checkClientLimits(md *ClientMetadata) error {
 	}
 	for _, sc := range md.Scopes {
 		if len(sc) > MaxScopeLength {
-			return fmt.Errorf("%w: scope is %d bytes, longer than %d: %q", ErrInvalidClientMetadata,
+			return fmt.Errorf("%w: scope is %d bytes, longer than %d: %s", ErrInvalidClientMetadata,
 				len(sc), MaxScopeLength, clip(sc))
 		}
 	}
@@ -82,7 +82,7 @@ func checkRequestLimits(req AuthorizationRequest) error {
 	}
 	for _, sc := range req.Scopes {
 		if len(sc) > MaxScopeLength {
-			return fmt.Errorf("%w: scope value is %d bytes, longer than %d: %q", ErrInvalidScope,
+			return fmt.Errorf("%w: scope value is %d bytes, longer than %d: %s", ErrInvalidScope,
 				len(sc), MaxScopeLength, clip(sc))
 		}
 	}

@@ -39,7 +39,7 @@ var refusedSchemes = []string{"javascript", "data", "vbscript", "file", "blob"}
 // Refusals wrap ErrInvalidRedirectURI and say which rule failed.
 func checkRedirectURI(raw string) error {
 	refuse := func(format string, args ...any) error {
-		return fmt.Errorf("%w: %s: %q", ErrInvalidRedirectURI, fmt.Sprintf(format, args...), clip(raw))
+		return fmt.Errorf("%w: %s: %s", ErrInvalidRedirectURI, fmt.Sprintf(format, args...), clip(raw))
 	}
 	if len(raw) > MaxRedirectURILength {
 		return refuse("longer than %d bytes", MaxRedirectURILength)
@@ -239,12 +239,18 @@ func redirectRegistered(registered []string, requested string) bool {
 	return false
 }
 
-// clip shortens s for an error message, so that a refused value cannot
-// make the message itself large.
+// clip quotes s for an error message, shortened so that the quoted form
+// stays within 100 bytes however many bytes of s need escaping: a refused
+// value cannot make the message itself large.
 func clip(s string) string {
 	const max = 100
-	if len(s) <= max {
-		return s
+	if q := strconv.Quote(s); len(q) <= max {
+		return q
 	}
-	return strings.ToValidUTF8(s[:max], "") + "…"
+	for n := min(len(s), max); n > 0; n-- {
+		if q := strconv.Quote(s[:n]); len(q) <= max {
+			return q + "…"
+		}
+	}
+	return `""…`
 }
