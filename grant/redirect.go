@@ -122,6 +122,7 @@ func uriChars(raw string) string {
 	return ""
 }
 
+// isHex reports whether c is a hex digit (RFC 3986 §2.1 HEXDIG).
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
