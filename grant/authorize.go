@@ -45,7 +45,7 @@ const CodeChallengeS256 = "S256"
 // what the grant is bound to.
 type AuthorizationRequest struct {
 	ClientID    string
-	RedirectURI string // must equal one of the client's, exactly
+	RedirectURI string // must match one of the client's (see CheckRequest)
 	Scopes      []string
 	State       string
 	// CodeChallenge and CodeChallengeMethod are the PKCE parameters (RFC
@@ -114,6 +114,9 @@ func (m *Manager) StartTx(ctx context.Context, tx store.Tx, req AuthorizationReq
 // prepare normalises req's scopes and context and refuses a context that
 // is not storable JSON.
 func prepare(req AuthorizationRequest) (AuthorizationRequest, error) {
+	if err := checkRequestLimits(req); err != nil {
+		return req, err
+	}
 	req.Scopes = dedupe(req.Scopes)
 	if len(req.Context) > 0 {
 		var compact bytes.Buffer
@@ -200,13 +203,27 @@ func checkAgainst(ctx context.Context, get func(context.Context, string) (store.
 // CheckRequest validates an authorization request against client c's
 // registration (RFC 6749 §4.1.1, §3.1.2.3; RFC 7636 §4.3): the
 // authorization_code grant type and code response type registered, the
-// redirect URI registered exactly, every scope registered, an S256 PKCE
-// challenge of the right form, a subject. It touches no state.
+// length limits (MaxScopes, MaxScopeLength, MaxStateLength,
+// MaxContextBytes), the redirect URI registered, every scope registered, an
+// S256 PKCE challenge of the right form, a subject. It touches no state.
+//
+// The redirect URI must equal one of the client's as a string (RFC 6749
+// §3.1.2.3, RFC 9700 §2.1), except that a registered loopback IP-literal
+// URI (http://127.0.0.1 or http://[::1], with or without a port) also
+// matches one that differs from it only in the port, a decimal number from
+// 1 to 65535 (RFC 8252 §7.3: a native client listens on whatever port it
+// gets). localhost URIs match exactly only (RFC 8252 §8.3). Start keeps
+// the URI as the request gave it, port included, on the grant, the
+// authorization request and so the code, which the token endpoint
+// compares exactly.
 func CheckRequest(c store.Client, req AuthorizationRequest) error {
 	if !slices.Contains(c.GrantTypes, GrantTypeAuthorizationCode) || !slices.Contains(c.ResponseTypes, ResponseTypeCode) {
 		return ErrUnauthorizedClient
 	}
-	if !slices.Contains(c.RedirectURIs, req.RedirectURI) {
+	if err := checkRequestLimits(req); err != nil {
+		return err
+	}
+	if !redirectRegistered(c.RedirectURIs, req.RedirectURI) {
 		return fmt.Errorf("%w: not registered for this client", ErrInvalidRedirectURI)
 	}
 	for _, s := range req.Scopes {

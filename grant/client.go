@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 
 	"github.com/grantkit/grantkit/internal/secret"
@@ -24,8 +23,10 @@ var (
 	// ErrInvalidClientMetadata reports registration metadata grantkit
 	// refuses (RFC 7591 §3.2.2 invalid_client_metadata).
 	ErrInvalidClientMetadata = errors.New("grant: invalid client metadata")
-	// ErrInvalidRedirectURI reports a redirect URI that is not an absolute
-	// URI without a fragment (RFC 6749 §3.1.2; RFC 7591 invalid_redirect_uri).
+	// ErrInvalidRedirectURI reports a redirect URI refused at registration
+	// (RFC 6749 §3.1.2, RFC 8252 §7, RFC 9700 §2.1; RFC 7591
+	// invalid_redirect_uri) or one an authorization request gives that
+	// matches none of the client's (RFC 6749 §3.1.2.3).
 	ErrInvalidRedirectURI = errors.New("grant: invalid redirect URI")
 	// ErrInvalidClient reports failed client authentication: an unknown or
 	// deleted client, a wrong secret, or a secret where none is expected
@@ -40,7 +41,11 @@ type ClientMetadata struct {
 	// Name is shown to users; for dynamic clients it is self-reported and
 	// flagged unverified.
 	Name string
-	// RedirectURIs are compared as exact strings, never normalised.
+	// RedirectURIs are compared as exact strings, never normalised, except
+	// that a loopback IP-literal URI matches any port (RFC 8252 §7.3).
+	// Each must be an https URI, an http URI of a loopback host, or a
+	// private-use URI whose scheme holds a dot (RFC 8252 §7.1), without
+	// fragment or userinfo.
 	RedirectURIs []string
 	// GrantTypes default to [authorization_code, refresh_token].
 	GrantTypes []string
@@ -58,6 +63,9 @@ type ClientMetadata struct {
 func (md *ClientMetadata) normalize() error {
 	if !storable(md.ID, md.Name) {
 		return fmt.Errorf("%w: client id or name is not UTF-8 or holds a NUL byte", ErrInvalidClientMetadata)
+	}
+	if err := checkClientLimits(md); err != nil {
+		return err
 	}
 	if len(md.GrantTypes) == 0 {
 		md.GrantTypes = []string{GrantTypeAuthorizationCode, GrantTypeRefreshToken}
@@ -90,16 +98,6 @@ func (md *ClientMetadata) normalize() error {
 	}
 	md.GrantTypes, md.ResponseTypes, md.Scopes = dedupe(md.GrantTypes), dedupe(md.ResponseTypes), dedupe(md.Scopes)
 	md.RedirectURIs = dedupe(md.RedirectURIs)
-	return nil
-}
-
-// checkRedirectURI requires an absolute URI without a fragment (RFC 6749
-// §3.1.2).
-func checkRedirectURI(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || u.Fragment != "" || u.RawFragment != "" || len(raw) > 2048 {
-		return fmt.Errorf("%w: %q", ErrInvalidRedirectURI, raw)
-	}
 	return nil
 }
 
