@@ -87,7 +87,7 @@ func (m *Manager) Start(ctx context.Context, req AuthorizationRequest) (Authoriz
 	// A cheap refusal first, without a write transaction: invalid requests
 	// come from anyone on the internet. The check is repeated under the
 	// client's lock inside the transaction.
-	if err := checkAgainst(ctx, m.store.GetClient, req); err != nil {
+	if _, err := checkAgainst(ctx, m.store.GetClient, req); err != nil {
 		return Authorization{}, err
 	}
 	var a Authorization
@@ -139,12 +139,17 @@ func (m *Manager) start(ctx context.Context, tx store.Tx, req AuthorizationReque
 		// UpdateClient and DeleteClient wait for this transaction, and
 		// then revoke what it created if their change is material, so no
 		// grant outlives a change its request was not checked against.
-		if err := checkAgainst(ctx, tx.GetClientForShare, req); err != nil {
+		c, err := checkAgainst(ctx, tx.GetClientForShare, req)
+		if err != nil {
 			return err
 		}
+		// The grant is bound to the registered redirect URI the request
+		// matched: a loopback client back on another port is the same
+		// binding. The request keeps the URI it used.
+		bound, _ := registeredRedirect(c.RedirectURIs, req.RedirectURI)
 		now := m.clock()
 		b := store.Binding{ClientID: req.ClientID, Subject: req.Subject, SubjectKind: req.SubjectKind,
-			Tenant: req.Tenant, Resource: req.Resource, RedirectURI: req.RedirectURI}
+			Tenant: req.Tenant, Resource: req.Resource, RedirectURI: bound}
 		active, err := tx.FindActiveGrant(ctx, b)
 		if err == nil && reusable(active, req) {
 			// Lock the grant to reuse it, so that a revocation either
@@ -158,7 +163,7 @@ func (m *Manager) start(ctx context.Context, tx store.Tx, req AuthorizationReque
 		case err == nil || errors.Is(err, store.ErrNotFound):
 			a.Grant = store.Grant{ID: newID(), ClientID: req.ClientID, Subject: req.Subject,
 				SubjectKind: req.SubjectKind, Tenant: req.Tenant, Resource: req.Resource,
-				RedirectURI: req.RedirectURI, Scopes: req.Scopes, Context: req.Context,
+				RedirectURI: bound, Scopes: req.Scopes, Context: req.Context,
 				ConfigVersion: req.ConfigVersion, Status: store.GrantPending, CreatedAt: now}
 			if err := tx.CreateGrant(ctx, a.Grant); err != nil {
 				return fmt.Errorf("grant: creating grant: %w", err)
@@ -189,15 +194,15 @@ func (m *Manager) start(ctx context.Context, tx store.Tx, req AuthorizationReque
 // ErrInvalidClient for an unknown or deleted client, CheckRequest's errors,
 // or a store failure.
 func checkAgainst(ctx context.Context, get func(context.Context, string) (store.Client, error),
-	req AuthorizationRequest) error {
+	req AuthorizationRequest) (store.Client, error) {
 	c, err := get(ctx, req.ClientID)
 	switch {
 	case errors.Is(err, store.ErrNotFound) || (err == nil && !c.DeletedAt.IsZero()):
-		return ErrInvalidClient
+		return store.Client{}, ErrInvalidClient
 	case err != nil:
-		return fmt.Errorf("grant: reading client: %w", err)
+		return store.Client{}, fmt.Errorf("grant: reading client: %w", err)
 	}
-	return CheckRequest(c, req)
+	return c, CheckRequest(c, req)
 }
 
 // CheckRequest validates an authorization request against client c's
@@ -223,7 +228,7 @@ func CheckRequest(c store.Client, req AuthorizationRequest) error {
 	if err := checkRequestLimits(req); err != nil {
 		return err
 	}
-	if !redirectRegistered(c.RedirectURIs, req.RedirectURI) {
+	if _, ok := registeredRedirect(c.RedirectURIs, req.RedirectURI); !ok {
 		return fmt.Errorf("%w: not registered for this client", ErrInvalidRedirectURI)
 	}
 	for _, s := range req.Scopes {

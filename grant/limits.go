@@ -19,11 +19,20 @@ const (
 	// that, and bounds the comparisons made for every authorization
 	// request (RFC 6749 §3.1.2.3).
 	MaxRedirectURIs = 20
-	// MaxRedirectURILength bounds each redirect URI, the limit grantkit
-	// applied before these constants existed. It keeps the redirect that
-	// carries code and state back to the client within the URL lengths
-	// browsers and proxies handle.
-	MaxRedirectURILength = 2048
+	// MaxRedirectURILength bounds each redirect URI. A registered callback
+	// is a short URL; 1024 bytes keeps the redirect that carries code and
+	// state back to the client within the URL lengths browsers and proxies
+	// handle, and keeps a grant's binding (client id, subject, subject
+	// kind, tenant, resource, redirect URI, all at their limits) within
+	// what PostgreSQL's unique B-tree index on it can hold (2704 bytes per
+	// entry) — beyond that an insert would fail as a server error.
+	MaxRedirectURILength = 1024
+	// MaxIdentifierLength bounds a client id chosen at registration and
+	// the subject, subject kind and tenant of an authorization request.
+	MaxIdentifierLength = 256
+	// MaxResourceLength bounds an authorization request's resource (RFC
+	// 8707 §2), an absolute URI naming the protected resource.
+	MaxResourceLength = 512
 	// MaxScopes bounds the scope values a client registers and, separately,
 	// the scope values of one authorization request as given, duplicates
 	// included (RFC 6749 §3.3): every requested value is looked up among
@@ -51,6 +60,10 @@ const (
 // rules instead, refused with ErrInvalidRedirectURI (invalid_redirect_uri:
 // that value is invalid).
 func checkClientLimits(md *ClientMetadata) error {
+	if len(md.ID) > MaxIdentifierLength {
+		return fmt.Errorf("%w: client id is %d bytes, longer than %d", ErrInvalidClientMetadata,
+			len(md.ID), MaxIdentifierLength)
+	}
 	if len(md.Name) > MaxClientNameLength {
 		return fmt.Errorf("%w: client name is %d bytes, longer than %d", ErrInvalidClientMetadata,
 			len(md.Name), MaxClientNameLength)
@@ -73,8 +86,8 @@ func checkClientLimits(md *ClientMetadata) error {
 
 // checkRequestLimits refuses an authorization request beyond the limits
 // above: ErrInvalidScope for too many or too long scope values (RFC 6749
-// §4.1.2.1 invalid_scope), ErrInvalidRequest for a state or context that
-// is too long (invalid_request). It is cheap, so Start runs it before any
+// §4.1.2.1 invalid_scope), ErrInvalidRequest for a subject, subject kind,
+// tenant, resource, state or context that is too long (invalid_request). It is cheap, so Start runs it before any
 // other work on the request.
 func checkRequestLimits(req AuthorizationRequest) error {
 	if len(req.Scopes) > MaxScopes {
@@ -85,6 +98,17 @@ func checkRequestLimits(req AuthorizationRequest) error {
 			return fmt.Errorf("%w: scope value is %d bytes, longer than %d: %s", ErrInvalidScope,
 				len(sc), MaxScopeLength, clip(sc))
 		}
+	}
+	for _, f := range []struct{ name, v string }{{"subject", req.Subject}, {"subject kind", req.SubjectKind},
+		{"tenant", req.Tenant}} {
+		if len(f.v) > MaxIdentifierLength {
+			return fmt.Errorf("%w: %s is %d bytes, longer than %d", ErrInvalidRequest, f.name, len(f.v),
+				MaxIdentifierLength)
+		}
+	}
+	if len(req.Resource) > MaxResourceLength {
+		return fmt.Errorf("%w: resource is %d bytes, longer than %d", ErrInvalidRequest, len(req.Resource),
+			MaxResourceLength)
 	}
 	if len(req.State) > MaxStateLength {
 		return fmt.Errorf("%w: state is %d bytes, longer than %d", ErrInvalidRequest, len(req.State), MaxStateLength)

@@ -2,6 +2,7 @@ package grant_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/internal/testdb"
+	"github.com/grantkit/grantkit/store"
 )
 
 // scopes returns n distinct scope values of the given length (at least 4).
@@ -68,7 +70,7 @@ func TestClientLimits(t *testing.T) {
 		}, grant.ErrInvalidClientMetadata, "redirect URIs, more than"},
 		{"redirect URI too long", func(md *grant.ClientMetadata) {
 			md.RedirectURIs = []string{"https://app.example/" + strings.Repeat("a", grant.MaxRedirectURILength-19)}
-		}, grant.ErrInvalidRedirectURI, "longer than 2048 bytes"},
+		}, grant.ErrInvalidRedirectURI, "longer than 1024 bytes"},
 		{"scopes at the limit", func(md *grant.ClientMetadata) {
 			md.Scopes = scopes(grant.MaxScopes, grant.MaxScopeLength)
 		}, nil, ""},
@@ -149,6 +151,18 @@ func TestRequestLimits(t *testing.T) {
 		{"context too long", func(r *grant.AuthorizationRequest) {
 			r.Context = jsonOfSize(grant.MaxContextBytes + 1)
 		}, grant.ErrInvalidRequest, "context is 16385 bytes of JSON, more than 16384"},
+		{"subject too long", func(r *grant.AuthorizationRequest) {
+			r.Subject = strings.Repeat("s", grant.MaxIdentifierLength+1)
+		}, grant.ErrInvalidRequest, "subject is 257 bytes, longer than 256"},
+		{"subject kind too long", func(r *grant.AuthorizationRequest) {
+			r.SubjectKind = strings.Repeat("k", grant.MaxIdentifierLength+1)
+		}, grant.ErrInvalidRequest, "subject kind is 257 bytes"},
+		{"tenant too long", func(r *grant.AuthorizationRequest) {
+			r.Tenant = strings.Repeat("t", grant.MaxIdentifierLength+1)
+		}, grant.ErrInvalidRequest, "tenant is 257 bytes"},
+		{"resource too long", func(r *grant.AuthorizationRequest) {
+			r.Resource = "https://api.example/" + strings.Repeat("r", grant.MaxResourceLength-19)
+		}, grant.ErrInvalidRequest, "resource is 513 bytes, longer than 512"},
 		{"context too long before compaction", func(r *grant.AuthorizationRequest) {
 			r.Context = json.RawMessage(`{"k": "v"}` + strings.Repeat(" ", grant.MaxContextBytes))
 		}, grant.ErrInvalidRequest, "more than 16384"},
@@ -183,6 +197,44 @@ func TestRequestLimits(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestBindingAtItsLimits: a grant whose binding has every field at its
+// length limit — a client id, subject, subject kind and tenant of
+// MaxIdentifierLength, a resource of MaxResourceLength, a redirect URI of
+// MaxRedirectURILength — is started and activated on both databases: the
+// limits keep it within PostgreSQL's unique index, so no accepted input
+// ends as a server error.
+func TestBindingAtItsLimits(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		e := newEnv(t, db)
+		// Random text: PostgreSQL compresses index entries, so repeated
+		// characters would fit whatever the limits.
+		uri := "https://app.example/" + noise(grant.MaxRedirectURILength-20)
+		c := e.client(func(md *grant.ClientMetadata) {
+			md.ID = noise(grant.MaxIdentifierLength)
+			md.RedirectURIs = []string{uri}
+		})
+		req := request(c.ID, noise(grant.MaxIdentifierLength))
+		req.SubjectKind = noise(grant.MaxIdentifierLength)
+		req.Tenant = noise(grant.MaxIdentifierLength)
+		req.Resource = "https://api.example/" + noise(grant.MaxResourceLength-20)
+		req.RedirectURI = uri
+		if g := e.activeGrant(req).Grant; g.Status != store.GrantActive {
+			t.Fatalf("grant at the limits is %s, want active", g.Status)
+		}
+	})
+}
+
+// noise returns n bytes of random base32 text, which does not compress.
+func noise(n int) string {
+	var b strings.Builder
+	for b.Len() < n {
+		b.WriteString(rand.Text())
+	}
+	return b.String()[:n]
 }
 
 // jsonOfSize returns a compact JSON object of exactly n bytes (n >= 9).

@@ -229,15 +229,24 @@ func splitLoopback(s string) (prefix, rest string, ok bool) {
 	return "", "", false
 }
 
-// redirectRegistered reports whether requested matches one of the
-// registered redirect URIs (see matchRedirectURI).
-func redirectRegistered(registered []string, requested string) bool {
+// registeredRedirect returns the registered redirect URI that requested
+// matches (see matchRedirectURI), an exact match first: the grant is bound
+// to it, so that a desktop client coming back on another loopback port
+// reuses or supersedes its grant instead of adding one per port, while
+// the authorization request and its code keep the URI actually requested,
+// which the token request must repeat exactly (RFC 6749 §4.1.3).
+func registeredRedirect(registered []string, requested string) (string, bool) {
 	for _, r := range registered {
-		if matchRedirectURI(r, requested) {
-			return true
+		if r == requested {
+			return r, true
 		}
 	}
-	return false
+	for _, r := range registered {
+		if matchRedirectURI(r, requested) {
+			return r, true
+		}
+	}
+	return "", false
 }
 
 // clip quotes s for an error message, shortened so that the quoted form

@@ -236,8 +236,17 @@ func TestRedirectURIMatch(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Start(%q) = %v, want it accepted", tc.uri, err)
 				}
-				if g := e.grant(a.Grant.ID); g.RedirectURI != tc.uri {
-					t.Errorf("stored grant's redirect URI %q, want %q", g.RedirectURI, tc.uri)
+				// The grant is bound to the registered URI that matched, so a
+				// client back on another loopback port is the same binding.
+				bound := tc.uri
+				switch {
+				case strings.HasPrefix(tc.uri, "http://127.0.0.1"):
+					bound = "http://127.0.0.1/cb"
+				case strings.HasPrefix(tc.uri, "http://[::1]"):
+					bound = "http://[::1]:8080/cb?x=1"
+				}
+				if g := e.grant(a.Grant.ID); g.RedirectURI != bound {
+					t.Errorf("stored grant's redirect URI %q, want the registered %q", g.RedirectURI, bound)
 				}
 				if r, err := e.s.GetAuthRequest(ctx, a.Request.ID); err != nil || r.RedirectURI != tc.uri {
 					t.Errorf("stored request's redirect URI %q (%v), want %q", r.RedirectURI, err, tc.uri)
@@ -295,4 +304,51 @@ func TestRedirectURIMatchFunc(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLoopbackPortsShareABinding: a desktop client registered with
+// http://127.0.0.1/cb comes back on a new random port for every
+// authorization (RFC 8252 §7.3). Its grants are bound to the registered
+// URI, so an identical authorization reuses the active grant and a changed
+// one supersedes it — active grants do not pile up one per port — while
+// each code keeps the port its request used.
+func TestLoopbackPortsShareABinding(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		ctx := context.Background()
+		e := newEnv(t, db)
+		c := e.client(func(md *grant.ClientMetadata) { md.RedirectURIs = []string{"http://127.0.0.1/cb"} })
+		first := request(c.ID, "alice")
+		first.RedirectURI = "http://127.0.0.1:49152/cb"
+		g1 := e.activeGrant(first).Grant
+
+		same := first
+		same.RedirectURI = "http://127.0.0.1:50001/cb"
+		a, err := e.m.Start(ctx, same)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !a.Reused || a.Grant.ID != g1.ID {
+			t.Errorf("an identical authorization on another port: reused=%v grant %s, want grant %s reused", a.Reused, a.Grant.ID, g1.ID)
+		}
+		ap, err := e.m.Approve(ctx, a.Request.ID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, err := e.s.GetAuthCode(ctx, secret.Hash(ap.Code)); err != nil || code.RedirectURI != same.RedirectURI {
+			t.Errorf("code's redirect URI %q (%v), want the one requested, %q", code.RedirectURI, err, same.RedirectURI)
+		}
+
+		wider := first
+		wider.RedirectURI = "http://127.0.0.1:50002/cb"
+		wider.Scopes = []string{"read", "write"}
+		g2 := e.activeGrant(wider).Grant
+		if g := e.grant(g1.ID); g.Status != store.GrantRevoked || g.RevokeReason != grant.ReasonSuperseded {
+			t.Errorf("old grant after a changed authorization on another port: %s (%s), want revoked (superseded)", g.Status, g.RevokeReason)
+		}
+		if g2.RedirectURI != "http://127.0.0.1/cb" {
+			t.Errorf("grant bound to %q, want the registered http://127.0.0.1/cb", g2.RedirectURI)
+		}
+	})
 }
