@@ -2,7 +2,6 @@ package grant
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -20,9 +19,6 @@ const (
 	ReasonRefreshReused = "refresh_reused" // a rotated refresh token was presented again
 	ReasonTokenRevoked  = "token_revoked"  // RFC 7009 revocation of one of the grant's tokens
 )
-
-// ErrInvalidReason reports a revocation without a reason.
-var ErrInvalidReason = errors.New("grant: a revocation needs a reason")
 
 // CascadeHook is called by the cascade inside its transaction, after
 // grantkit's own rows are revoked, so host-owned artifacts of the revoked

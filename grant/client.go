@@ -18,22 +18,6 @@ const (
 	ResponseTypeCode           = "code"
 )
 
-// Client registry errors.
-var (
-	// ErrInvalidClientMetadata reports registration metadata grantkit
-	// refuses (RFC 7591 §3.2.2 invalid_client_metadata).
-	ErrInvalidClientMetadata = errors.New("grant: invalid client metadata")
-	// ErrInvalidRedirectURI reports a redirect URI refused at registration
-	// (RFC 6749 §3.1.2, RFC 8252 §7, RFC 9700 §2.1; RFC 7591
-	// invalid_redirect_uri) or one an authorization request gives that
-	// matches none of the client's (RFC 6749 §3.1.2.3).
-	ErrInvalidRedirectURI = errors.New("grant: invalid redirect URI")
-	// ErrInvalidClient reports failed client authentication: an unknown or
-	// deleted client, a wrong secret, or a secret where none is expected
-	// (RFC 6749 §5.2 invalid_client). It deliberately does not say which.
-	ErrInvalidClient = errors.New("grant: client authentication failed")
-)
-
 // ClientMetadata is what a client registers (RFC 7591 §2).
 type ClientMetadata struct {
 	// ID is the client id; "" generates one.

@@ -1,15 +1,10 @@
 package grant
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/grantkit/grantkit/store"
 )
-
-// ErrInvalidTransition reports a grant state change the state machine
-// does not allow, such as activating a revoked grant.
-var ErrInvalidTransition = errors.New("grant: invalid state transition")
 
 // Transition reports whether a grant may move from one state to another:
 // pending→active, pending→revoked and active→revoked are
