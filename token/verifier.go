@@ -43,7 +43,12 @@ type VerifierConfig struct {
 	// carry (RFC 8707, RFC 9068 §4). Tokens for another resource fail.
 	Resource string
 	Keys     KeySource
-	// Algorithms accepted; default EdDSA and ES256. "none" and HMAC
+	// Algorithms, when set, is the allow-list of algorithms accepted (of
+	// EdDSA, ES256 and RS256); a key that names an "alg" verifies only
+	// that one. When empty, the algorithm of a token is the one of the key
+	// its kid names: any algorithm grantkit signs with (EdDSA, ES256,
+	// RS256, so RS256 as RFC 9068 §2.1 requires), provided the key's "alg"
+	// (RFC 7517 §4.4) is set and equals the token's. "none" and HMAC
 	// algorithms are never accepted.
 	Algorithms []jose.SignatureAlgorithm
 	// Store is read for the grant check and written, off the request's
@@ -97,9 +102,6 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 		cfg.Logger = slog.Default()
 	}
 	algs := cfg.Algorithms
-	if len(algs) == 0 {
-		algs = []jose.SignatureAlgorithm{EdDSA, ES256}
-	}
 	for _, a := range algs {
 		if a != EdDSA && a != ES256 && a != RS256 {
 			return nil, fmt.Errorf("%w: %s", ErrUnsupportedAlgorithm, a)
@@ -146,9 +148,17 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 	return c, nil
 }
 
+// signingAlgs are the algorithms grantkit signs with, the algorithms a
+// Verifier accepts when VerifierConfig.Algorithms is empty.
+var signingAlgs = []jose.SignatureAlgorithm{EdDSA, ES256, RS256}
+
 // verifyJWT runs every check that needs no store.
 func (v *Verifier) verifyJWT(raw string) (Claims, error) {
-	tok, err := jwt.ParseSigned(raw, v.algs)
+	allowed := v.algs
+	if len(allowed) == 0 {
+		allowed = signingAlgs
+	}
+	tok, err := jwt.ParseSigned(raw, allowed)
 	if err != nil {
 		// Only an alg outside the list is an algorithm refusal; a token with
 		// an allowed alg that fails to parse is malformed.
@@ -156,7 +166,7 @@ func (v *Verifier) verifyJWT(raw string) (Claims, error) {
 		if strings.EqualFold(alg, "none") { // RFC 7519 §6: never accepted
 			return Claims{}, ErrUnsecured
 		}
-		if alg != "" && !slices.Contains(v.algs, jose.SignatureAlgorithm(alg)) {
+		if alg != "" && !slices.Contains(allowed, jose.SignatureAlgorithm(alg)) {
 			return Claims{}, fmt.Errorf("%w (%s)", ErrAlgorithm, alg)
 		}
 		return Claims{}, ErrMalformed
@@ -173,8 +183,8 @@ func (v *Verifier) verifyJWT(raw string) (Claims, error) {
 	if !ok {
 		return Claims{}, ErrUnknownKey
 	}
-	if key.Algorithm != "" && key.Algorithm != h.Algorithm {
-		return Claims{}, fmt.Errorf("%w: key is for %s", ErrAlgorithm, key.Algorithm)
+	if err := v.checkKeyAlg(key, h.Algorithm); err != nil {
+		return Claims{}, err
 	}
 	var c Claims
 	if err := tok.Claims(key.Key, &c); err != nil {
@@ -197,6 +207,20 @@ func (v *Verifier) verifyJWT(raw string) (Claims, error) {
 		return Claims{}, ErrMalformed
 	}
 	return c, nil
+}
+
+// checkKeyAlg checks the token's alg against the key its kid names: a key
+// with an "alg" verifies only that algorithm; a key without one is used
+// only when VerifierConfig.Algorithms lists the algorithms explicitly, since
+// otherwise nothing says which algorithm it is for.
+func (v *Verifier) checkKeyAlg(key jose.JSONWebKey, alg string) error {
+	switch {
+	case key.Algorithm != "" && key.Algorithm != alg:
+		return fmt.Errorf("%w: key is for %s", ErrAlgorithm, key.Algorithm)
+	case key.Algorithm == "" && len(v.algs) == 0:
+		return fmt.Errorf("%w: key has no alg and VerifierConfig.Algorithms is empty", ErrAlgorithm)
+	}
+	return nil
 }
 
 // checkGrant is the grant check of SPEC §5. The grant must be for the

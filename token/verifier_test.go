@@ -454,6 +454,87 @@ func TestVerifierClaims(t *testing.T) {
 	})
 }
 
+// vtNoAlg is a KeySource whose keys carry no "alg" (RFC 7517 §4.4), as a
+// JWKS of another authorization server may publish them.
+type vtNoAlg struct{ token.KeySource }
+
+func (s vtNoAlg) PublicKey(kid string) (jose.JSONWebKey, bool) {
+	k, ok := s.KeySource.PublicKey(kid)
+	k.Algorithm = ""
+	return k, ok
+}
+
+// TestVerifierDefaultAlgorithms checks the default algorithm choice: with no
+// Algorithms configured, a token's algorithm is the one of the key its kid
+// names, so the default Verifier accepts whatever its KeySet signs with
+// (RFC 9068 §2.1 requires RS256), across a rotation from one algorithm to
+// another, and refuses a key without "alg".
+func TestVerifierDefaultAlgorithms(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		e := vtNewEnv(t, vtOpen(t, db))
+		g := e.grant("alice", "read")
+		ctx := context.Background()
+
+		for _, alg := range []jose.SignatureAlgorithm{token.EdDSA, token.ES256, token.RS256} {
+			t.Run("KeySet of "+string(alg), func(t *testing.T) {
+				ks, err := token.NewKeySet(vtKey(t, alg))
+				if err != nil {
+					t.Fatal(err)
+				}
+				m := token.Minter{Issuer: vtIssuer, Keys: ks}
+				raw, _, err := m.Mint(g, []string{"read"}, token.SourceOAuthClient, e.clk.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				v := e.verifier(nil, func(c *token.VerifierConfig) { c.Keys = ks })
+				if _, err := v.Verify(ctx, raw); err != nil {
+					t.Errorf("default Verifier refused the %s token its KeySet minted: %v", alg, err)
+				}
+			})
+		}
+
+		t.Run("rotation from EdDSA to RS256", func(t *testing.T) {
+			ks, err := token.NewKeySet(vtKey(t, token.EdDSA))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := token.Minter{Issuer: vtIssuer, Keys: ks}
+			v := e.verifier(nil, func(c *token.VerifierConfig) { c.Keys = ks })
+			old, _, err := m.Mint(g, []string{"read"}, token.SourceOAuthClient, e.clk.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ks.Rotate(vtKey(t, token.RS256)); err != nil {
+				t.Fatal(err)
+			}
+			next, _, err := m.Mint(g, []string{"read"}, token.SourceOAuthClient, e.clk.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, raw := range map[string]string{"old EdDSA token": old, "new RS256 token": next} {
+				if _, err := v.Verify(ctx, raw); err != nil {
+					t.Errorf("%s after the rotation: %v", name, err)
+				}
+			}
+		})
+
+		// A key without "alg" does not say which algorithm it verifies: the
+		// default refuses it; an explicit allow-list takes it.
+		t.Run("key without alg", func(t *testing.T) {
+			raw := e.mint(g, "read")
+			noAlg := func(c *token.VerifierConfig) { c.Keys = vtNoAlg{e.keys} }
+			if _, err := e.verifier(nil, noAlg).Verify(ctx, raw); !errors.Is(err, token.ErrAlgorithm) {
+				t.Errorf("default Verifier, key without alg: Verify = %v, want ErrAlgorithm", err)
+			}
+			listed := func(c *token.VerifierConfig) { c.Algorithms = []jose.SignatureAlgorithm{token.EdDSA} }
+			if _, err := e.verifier(nil, noAlg, listed).Verify(ctx, raw); err != nil {
+				t.Errorf("Algorithms [EdDSA], key without alg: Verify = %v", err)
+			}
+		})
+	})
+}
+
 // vtTouchStore counts TouchGrants calls and the rows they wrote.
 type vtTouchStore struct {
 	store.Store
