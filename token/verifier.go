@@ -29,6 +29,10 @@ type KeySource interface {
 const (
 	DefaultLeeway      = 30 * time.Second
 	DefaultTouchWindow = 30 * time.Second
+	// NoLeeway, as VerifierConfig.Leeway, checks exp, nbf and iat with no
+	// leeway at all (RFC 7519 §4.1.4 allows "some small leeway"; zero
+	// means DefaultLeeway).
+	NoLeeway time.Duration = -1
 	// touchQueue bounds the grant ids waiting for their last_used_at
 	// write; when it is full, touches are dropped (they are a debounce
 	// hint, never a security decision).
@@ -54,7 +58,8 @@ type VerifierConfig struct {
 	// Store is read for the grant check and written, off the request's
 	// path, for last_used_at.
 	Store store.Store
-	// Leeway for exp, nbf and iat; default DefaultLeeway.
+	// Leeway for exp, nbf and iat; 0 means DefaultLeeway, NoLeeway means
+	// none. Other negative values are refused.
 	Leeway time.Duration
 	// TouchWindow is the last_used_at debounce; default DefaultTouchWindow.
 	TouchWindow time.Duration
@@ -86,11 +91,14 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	if cfg.Issuer == "" || cfg.Resource == "" || cfg.Keys == nil || cfg.Store == nil {
 		return nil, errors.New("token: VerifierConfig needs Issuer, Resource, Keys and Store")
 	}
-	if cfg.Leeway < 0 || cfg.TouchWindow < 0 {
-		return nil, errors.New("token: negative Leeway or TouchWindow")
+	if (cfg.Leeway < 0 && cfg.Leeway != NoLeeway) || cfg.TouchWindow < 0 {
+		return nil, errors.New("token: negative Leeway (other than NoLeeway) or TouchWindow")
 	}
-	if cfg.Leeway == 0 {
+	switch cfg.Leeway {
+	case 0:
 		cfg.Leeway = DefaultLeeway
+	case NoLeeway:
+		cfg.Leeway = 0
 	}
 	if cfg.TouchWindow == 0 {
 		cfg.TouchWindow = DefaultTouchWindow

@@ -535,6 +535,67 @@ func TestVerifierDefaultAlgorithms(t *testing.T) {
 	})
 }
 
+// TestVerifierLeeway checks the exp and nbf leeway: NoLeeway means none at
+// all, zero means DefaultLeeway, and any other negative value is refused.
+func TestVerifierLeeway(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		e := vtNewEnv(t, vtOpen(t, db))
+		g := e.grant("alice", "read")
+		ctx := context.Background()
+		now := e.clk.Now()
+		signed := func(mut func(c map[string]any)) string {
+			c := e.claims(g, "read")
+			mut(c)
+			return vtSign(t, token.EdDSA, e.key.Private, e.key.ID, token.TypeATJWT, c)
+		}
+		exp := func(d time.Duration) string {
+			return signed(func(c map[string]any) {
+				c["iat"] = now.Add(-time.Hour).Unix()
+				c["exp"] = now.Add(d).Unix()
+			})
+		}
+		nbf := func(d time.Duration) string {
+			return signed(func(c map[string]any) { c["nbf"] = now.Add(d).Unix() })
+		}
+		leeway := func(d time.Duration) func(*token.VerifierConfig) {
+			return func(c *token.VerifierConfig) { c.Leeway = d }
+		}
+		none, def := e.verifier(nil, leeway(token.NoLeeway)), e.verifier(nil, leeway(0))
+		for _, tc := range []struct {
+			name string
+			v    *token.Verifier
+			raw  string
+			want error
+		}{
+			{"NoLeeway, 1s before exp", none, exp(time.Second), nil},
+			{"NoLeeway, at exp", none, exp(0), token.ErrTokenExpired},
+			{"NoLeeway, 1s past exp", none, exp(-time.Second), token.ErrTokenExpired},
+			{"NoLeeway, nbf now", none, nbf(0), nil},
+			{"NoLeeway, nbf in 1s", none, nbf(time.Second), token.ErrNotYetValid},
+			{"zero, 1s past exp", def, exp(-time.Second), nil},
+			{"zero, DefaultLeeway-1s past exp", def, exp(-token.DefaultLeeway + time.Second), nil},
+			{"zero, DefaultLeeway past exp", def, exp(-token.DefaultLeeway), token.ErrTokenExpired},
+			{"zero, nbf in 1s", def, nbf(time.Second), nil},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				_, err := tc.v.Verify(ctx, tc.raw)
+				if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+					t.Errorf("Verify = %v, want %v", err, tc.want)
+				}
+			})
+		}
+
+		for _, d := range []time.Duration{-2, -time.Second} {
+			cfg := token.VerifierConfig{Issuer: vtIssuer, Resource: vtResource, Keys: e.keys, Store: e.s, Leeway: d}
+			if v, err := token.NewVerifier(cfg); err == nil {
+				v.Close()
+				t.Errorf("NewVerifier with Leeway %v: no error", d)
+			}
+		}
+	})
+}
+
 // vtTouchStore counts TouchGrants calls and the rows they wrote.
 type vtTouchStore struct {
 	store.Store
