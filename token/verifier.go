@@ -211,10 +211,31 @@ func (v *Verifier) verifyJWT(raw string) (Claims, error) {
 	case c.NotBefore != nil && now.Add(v.cfg.Leeway).Before(c.NotBefore.Time()),
 		c.IssuedAt != nil && now.Add(v.cfg.Leeway).Before(c.IssuedAt.Time()):
 		return Claims{}, ErrNotYetValid
-	case c.GrantID == "" || c.ClientID == "" || c.Subject == "":
-		return Claims{}, ErrMalformed
+	}
+	if name := missingClaim(c); name != "" {
+		return Claims{}, fmt.Errorf("%w: no %s claim", ErrMalformed, name)
 	}
 	return c, nil
+}
+
+// missingClaim names the first required claim c lacks, "" if none: sub,
+// client_id, iat and jti are REQUIRED by RFC 9068 §2.2 (iss, aud and exp,
+// required too, have checks of their own), and grant_id is what the grant
+// check reads.
+func missingClaim(c Claims) string {
+	switch {
+	case c.Subject == "":
+		return "sub"
+	case c.ClientID == "":
+		return "client_id"
+	case c.IssuedAt == nil:
+		return "iat"
+	case c.ID == "":
+		return "jti"
+	case c.GrantID == "":
+		return "grant_id"
+	}
+	return ""
 }
 
 // checkKeyAlg checks the token's alg against the key its kid names: a key

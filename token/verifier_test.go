@@ -347,6 +347,10 @@ func TestVerifier(t *testing.T) {
 			{"subject differs from the grant", e.mint(impostor, "read"), token.ErrGrantMismatch},
 			{"tampered signature", vtTamper(t, e.mint(g, "read")), token.ErrSignature},
 			{"no grant_id", signed(func(c map[string]any) { delete(c, "grant_id") }), token.ErrMalformed},
+			{"no iat", signed(func(c map[string]any) { delete(c, "iat") }), token.ErrMalformed},
+			{"iat null", signed(func(c map[string]any) { c["iat"] = nil }), token.ErrMalformed},
+			{"no jti", signed(func(c map[string]any) { delete(c, "jti") }), token.ErrMalformed},
+			{"empty jti", signed(func(c map[string]any) { c["jti"] = "" }), token.ErrMalformed},
 			{"not a JWT", "not-a-token", token.ErrMalformed},
 			{"allowed alg, garbage payload", strings.Split(e.mint(g, "read"), ".")[0] + ".!!!.AAAA", token.ErrMalformed},
 		} {
