@@ -2,8 +2,11 @@ package token
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,7 +16,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
+	josejson "github.com/go-jose/go-jose/v4/json"
 
 	"github.com/grantkit/grantkit/store"
 )
@@ -160,13 +163,16 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 // Verifier accepts when VerifierConfig.Algorithms is empty.
 var signingAlgs = []jose.SignatureAlgorithm{EdDSA, ES256, RS256}
 
-// verifyJWT runs every check that needs no store.
+// verifyJWT runs every check that needs no store. The signature is
+// verified before the claims are decoded, so only a signature that fails to
+// verify is ErrSignature; a header using a JWS extension and claims that
+// are no JSON object of the right types are ErrMalformed.
 func (v *Verifier) verifyJWT(raw string) (Claims, error) {
 	allowed := v.algs
 	if len(allowed) == 0 {
 		allowed = signingAlgs
 	}
-	tok, err := jwt.ParseSigned(raw, allowed)
+	jws, err := jose.ParseSignedCompact(raw, allowed)
 	if err != nil {
 		// Only an alg outside the list is an algorithm refusal; a token with
 		// an allowed alg that fails to parse is malformed.
@@ -179,10 +185,13 @@ func (v *Verifier) verifyJWT(raw string) (Claims, error) {
 		}
 		return Claims{}, ErrMalformed
 	}
-	if len(tok.Headers) != 1 {
+	if len(jws.Signatures) != 1 {
 		return Claims{}, ErrMalformed
 	}
-	h := tok.Headers[0]
+	if name := extensionParam(raw); name != "" {
+		return Claims{}, fmt.Errorf("%w: header %q: JWS extensions are not supported", ErrMalformed, name)
+	}
+	h := jws.Signatures[0].Header
 	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !strings.EqualFold(typ, TypeATJWT) &&
 		!strings.EqualFold(typ, "application/"+TypeATJWT) {
 		return Claims{}, ErrType
@@ -194,9 +203,16 @@ func (v *Verifier) verifyJWT(raw string) (Claims, error) {
 	if err := v.checkKeyAlg(key, h.Algorithm); err != nil {
 		return Claims{}, err
 	}
-	var c Claims
-	if err := tok.Claims(key.Key, &c); err != nil {
+	payload, err := jws.Verify(key.Key)
+	switch {
+	case errors.Is(err, jose.ErrCryptoFailure):
 		return Claims{}, ErrSignature
+	case err != nil: // a key go-jose cannot verify with
+		return Claims{}, fmt.Errorf("%w: key cannot verify: %v", ErrUnknownKey, err)
+	}
+	var c Claims
+	if err := josejson.Unmarshal(payload, &c); err != nil {
+		return Claims{}, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
 	}
 	now := v.cfg.Now()
 	switch {
@@ -241,15 +257,33 @@ func missingClaim(c Claims) string {
 // checkKeyAlg checks the token's alg against the key its kid names: a key
 // with an "alg" verifies only that algorithm; a key without one is used
 // only when VerifierConfig.Algorithms lists the algorithms explicitly, since
-// otherwise nothing says which algorithm it is for.
+// otherwise nothing says which algorithm it is for; and either way the key
+// must be of the kind alg verifies with (RFC 7518 §3.1, RFC 8037 §3.1).
 func (v *Verifier) checkKeyAlg(key jose.JSONWebKey, alg string) error {
 	switch {
 	case key.Algorithm != "" && key.Algorithm != alg:
 		return fmt.Errorf("%w: key is for %s", ErrAlgorithm, key.Algorithm)
 	case key.Algorithm == "" && len(v.algs) == 0:
 		return fmt.Errorf("%w: key has no alg and VerifierConfig.Algorithms is empty", ErrAlgorithm)
+	case !publicFits(alg, key.Key):
+		return fmt.Errorf("%w: a %T key cannot verify %s", ErrAlgorithm, key.Key, alg)
 	}
 	return nil
+}
+
+// publicFits reports whether pub is a public key of the kind alg verifies
+// with; a verifier of another kind (a jose.OpaqueVerifier) is left to
+// go-jose.
+func publicFits(alg string, pub any) bool {
+	switch k := pub.(type) {
+	case ed25519.PublicKey:
+		return alg == string(EdDSA)
+	case *ecdsa.PublicKey:
+		return alg == string(ES256) && k != nil && k.Curve == elliptic.P256()
+	case *rsa.PublicKey:
+		return alg == string(RS256)
+	}
+	return true
 }
 
 // checkGrant is the grant check of SPEC §5. The grant must be for the
@@ -274,21 +308,45 @@ func checkGrant(c Claims, g store.Grant, resource string) error {
 
 // headerAlg returns the alg of a compact JWS header, "" if unreadable.
 func headerAlg(raw string) string {
+	var alg string
+	if josejson.Unmarshal(protectedHeader(raw)["alg"], &alg) != nil {
+		return ""
+	}
+	return alg
+}
+
+// extensionParam returns the name of a header parameter of a JWS extension
+// in the protected header of raw, "" if there is none: "crit" (RFC 7515
+// §4.1.11), in any form, since grantkit understands no extension, and "b64"
+// (RFC 7797 §3), which go-jose would honour and which changes what the
+// signature covers.
+func extensionParam(raw string) string {
+	h := protectedHeader(raw)
+	for _, name := range []string{"crit", "b64"} {
+		if _, ok := h[name]; ok {
+			return name
+		}
+	}
+	return ""
+}
+
+// protectedHeader returns the parameters of the protected header of the
+// compact JWS raw, nil if it is unreadable. It decodes as go-jose does:
+// names are case-sensitive and a name given twice is refused.
+func protectedHeader(raw string) map[string]josejson.RawMessage {
 	head, _, ok := strings.Cut(raw, ".")
 	if !ok {
-		return ""
+		return nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(head)
 	if err != nil {
-		return ""
+		return nil
 	}
-	var h struct {
-		Alg string `json:"alg"`
+	var h map[string]josejson.RawMessage
+	if josejson.Unmarshal(b, &h) != nil {
+		return nil
 	}
-	if json.Unmarshal(b, &h) != nil {
-		return ""
-	}
-	return h.Alg
+	return h
 }
 
 // touchLoop writes last_used_at for the grants Verify saw, in batches, with

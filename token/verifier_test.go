@@ -2,6 +2,8 @@ package token_test
 
 import (
 	"context"
+	"crypto"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -175,12 +177,17 @@ func (e *vtEnv) claims(g store.Grant, scopes ...string) map[string]any {
 	}
 }
 
-// vtSign signs claims as a compact JWS with go-jose directly.
-func vtSign(tb testing.TB, alg jose.SignatureAlgorithm, key any, kid, typ string, claims any) string {
+// vtSign signs claims as a compact JWS with go-jose directly; opt adjusts
+// the signer's options.
+func vtSign(tb testing.TB, alg jose.SignatureAlgorithm, key any, kid, typ string, claims any,
+	opt ...func(*jose.SignerOptions)) string {
 	tb.Helper()
 	opts := &jose.SignerOptions{}
 	if typ != "" {
 		opts = opts.WithType(jose.ContentType(typ))
+	}
+	for _, f := range opt {
+		f(opts)
 	}
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: key, KeyID: kid}}, opts)
 	if err != nil {
@@ -205,6 +212,19 @@ func vtUnsigned(tb testing.TB, header, claims any) string {
 		return base64.RawURLEncoding.EncodeToString(b)
 	}
 	return enc(header) + "." + enc(claims) + "."
+}
+
+// vtSignRaw signs payload, as is, under header with the ed25519 key priv,
+// so a test can sign what go-jose would not build: any header parameter,
+// claims of any JSON type, a payload that is no JSON object at all.
+func vtSignRaw(tb testing.TB, priv crypto.Signer, header map[string]any, payload string) string {
+	tb.Helper()
+	h, err := json.Marshal(header)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	input := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString([]byte(payload))
+	return input + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(priv.(ed25519.PrivateKey), []byte(input)))
 }
 
 // vtTamper flips one bit of the decoded signature and re-encodes it, so the
@@ -308,6 +328,26 @@ func TestVerifier(t *testing.T) {
 			return vtSign(t, token.EdDSA, e.key.Private, e.key.ID, token.TypeATJWT, c)
 		}
 		header := map[string]any{"alg": "none", "typ": token.TypeATJWT, "kid": e.key.ID}
+		// hdr is a valid EdDSA header for e.key plus extra; claimsJSON is a
+		// valid token's claims for g with the changes in set.
+		hdr := func(extra map[string]any) map[string]any {
+			h := map[string]any{"alg": "EdDSA", "typ": token.TypeATJWT, "kid": e.key.ID}
+			for k, v := range extra {
+				h[k] = v
+			}
+			return h
+		}
+		claimsJSON := func(set map[string]any) string {
+			c := e.claims(g, "read")
+			for k, v := range set {
+				c[k] = v
+			}
+			b, err := json.Marshal(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		}
 		refusals := map[string]string{} // case name → error text
 
 		for _, tc := range []struct {
@@ -347,6 +387,35 @@ func TestVerifier(t *testing.T) {
 			{"subject differs from the grant", e.mint(impostor, "read"), token.ErrGrantMismatch},
 			{"tampered signature", vtTamper(t, e.mint(g, "read")), token.ErrSignature},
 			{"no grant_id", signed(func(c map[string]any) { delete(c, "grant_id") }), token.ErrMalformed},
+			{"signed by another key under the set's kid", vtSign(t, token.EdDSA, other.Private, e.key.ID,
+				token.TypeATJWT, e.claims(g, "read")), token.ErrSignature},
+			{"crit naming an extension", vtSignRaw(t, e.key.Private, hdr(map[string]any{"crit": []string{"exp"}, "exp": 1}),
+				claimsJSON(nil)), token.ErrMalformed},
+			{"crit b64 (RFC 7797), b64 true", vtSignRaw(t, e.key.Private, hdr(map[string]any{"crit": []string{"b64"},
+				"b64": true}), claimsJSON(nil)), token.ErrMalformed},
+			{"crit b64 by go-jose, b64 false", vtSign(t, token.EdDSA, e.key.Private, e.key.ID, token.TypeATJWT,
+				e.claims(g, "read"), func(o *jose.SignerOptions) { o.WithBase64(false) }), token.ErrMalformed},
+			{"crit empty", vtSignRaw(t, e.key.Private, hdr(map[string]any{"crit": []string{}}), claimsJSON(nil)),
+				token.ErrMalformed},
+			{"crit null", vtSignRaw(t, e.key.Private, hdr(map[string]any{"crit": nil}), claimsJSON(nil)), token.ErrMalformed},
+			{"b64 without crit", vtSignRaw(t, e.key.Private, hdr(map[string]any{"b64": true}), claimsJSON(nil)),
+				token.ErrMalformed},
+			{"exp a string", vtSignRaw(t, e.key.Private, hdr(nil), claimsJSON(map[string]any{"exp": "soon"})),
+				token.ErrMalformed},
+			{"iat a bool", vtSignRaw(t, e.key.Private, hdr(nil), claimsJSON(map[string]any{"iat": true})),
+				token.ErrMalformed},
+			{"aud a number", vtSignRaw(t, e.key.Private, hdr(nil), claimsJSON(map[string]any{"aud": 5})),
+				token.ErrMalformed},
+			{"scope an array", vtSignRaw(t, e.key.Private, hdr(nil), claimsJSON(map[string]any{"scope": []int{1}})),
+				token.ErrMalformed},
+			{"config_version a string", vtSignRaw(t, e.key.Private, hdr(nil),
+				claimsJSON(map[string]any{"config_version": "x"})), token.ErrMalformed},
+			{"sub an object", vtSignRaw(t, e.key.Private, hdr(nil), claimsJSON(map[string]any{"sub": map[string]any{}})),
+				token.ErrMalformed},
+			{"claims an array", vtSignRaw(t, e.key.Private, hdr(nil), `[1]`), token.ErrMalformed},
+			{"claims not JSON", vtSignRaw(t, e.key.Private, hdr(nil), `{"iss":`), token.ErrMalformed},
+			{"iss twice", vtSignRaw(t, e.key.Private, hdr(nil),
+				strings.Replace(claimsJSON(nil), "{", `{"iss":"https://evil.example",`, 1)), token.ErrMalformed},
 			{"no iat", signed(func(c map[string]any) { delete(c, "iat") }), token.ErrMalformed},
 			{"iat null", signed(func(c map[string]any) { c["iat"] = nil }), token.ErrMalformed},
 			{"no jti", signed(func(c map[string]any) { delete(c, "jti") }), token.ErrMalformed},
@@ -534,6 +603,17 @@ func TestVerifierDefaultAlgorithms(t *testing.T) {
 			listed := func(c *token.VerifierConfig) { c.Algorithms = []jose.SignatureAlgorithm{token.EdDSA} }
 			if _, err := e.verifier(nil, noAlg, listed).Verify(ctx, raw); err != nil {
 				t.Errorf("Algorithms [EdDSA], key without alg: Verify = %v", err)
+			}
+			// Without an alg on the key, its type still decides: an ES256
+			// token naming an Ed25519 key is an algorithm refusal, not a bad
+			// signature.
+			es := vtKey(t, token.ES256)
+			esTok := vtSign(t, token.ES256, es.Private, e.key.ID, token.TypeATJWT, e.claims(g, "read"))
+			both := func(c *token.VerifierConfig) {
+				c.Algorithms = []jose.SignatureAlgorithm{token.EdDSA, token.ES256}
+			}
+			if _, err := e.verifier(nil, noAlg, both).Verify(ctx, esTok); !errors.Is(err, token.ErrAlgorithm) {
+				t.Errorf("ES256 token naming an Ed25519 key without alg: Verify = %v, want ErrAlgorithm", err)
 			}
 		})
 	})
