@@ -2,8 +2,11 @@ package token
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,7 +17,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
+	josejson "github.com/go-jose/go-jose/v4/json"
 
 	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/store"
@@ -31,6 +34,10 @@ type KeySource interface {
 const (
 	DefaultLeeway      = 30 * time.Second
 	DefaultTouchWindow = 30 * time.Second
+	// NoLeeway, as VerifierConfig.Leeway, checks exp, nbf and iat with no
+	// leeway at all (RFC 7519 §4.1.4 allows "some small leeway"; zero
+	// means DefaultLeeway).
+	NoLeeway time.Duration = -1
 	// touchQueue bounds the grant ids waiting for their last_used_at
 	// write; when it is full, touches are dropped (they are a debounce
 	// hint, never a security decision).
@@ -45,10 +52,16 @@ type VerifierConfig struct {
 	// carry (RFC 8707, RFC 9068 §4). Tokens for another resource fail.
 	Resource string
 	Keys     KeySource
-	// Algorithms accepted; default EdDSA and ES256. "none" and HMAC
+	// Algorithms, when set, is the allow-list of algorithms accepted (of
+	// EdDSA, ES256 and RS256); a key that names an "alg" verifies only
+	// that one. When empty, the algorithm of a token is the one of the key
+	// its kid names: any algorithm grantkit signs with (EdDSA, ES256,
+	// RS256, so RS256 as RFC 9068 §2.1 requires), provided the key's "alg"
+	// (RFC 7517 §4.4) is set and equals the token's. "none" and HMAC
 	// algorithms are never accepted.
 	Algorithms []jose.SignatureAlgorithm
-	// Leeway for exp, nbf and iat; default DefaultLeeway.
+	// Leeway for exp, nbf and iat; 0 means DefaultLeeway, NoLeeway means
+	// none. Other negative values are refused.
 	Leeway time.Duration
 	// TouchWindow is the last_used_at debounce; default DefaultTouchWindow.
 	TouchWindow time.Duration
@@ -89,19 +102,19 @@ func NewVerifier(m *grant.Manager, cfg VerifierConfig) (*Verifier, error) {
 	if cfg.Issuer == "" || cfg.Resource == "" || cfg.Keys == nil {
 		return nil, errors.New("token: VerifierConfig needs Issuer, Resource and Keys")
 	}
-	if cfg.Leeway < 0 || cfg.TouchWindow < 0 {
-		return nil, errors.New("token: negative Leeway or TouchWindow")
+	if (cfg.Leeway < 0 && cfg.Leeway != NoLeeway) || cfg.TouchWindow < 0 {
+		return nil, errors.New("token: negative Leeway (other than NoLeeway) or TouchWindow")
 	}
-	if cfg.Leeway == 0 {
+	switch cfg.Leeway {
+	case 0:
 		cfg.Leeway = DefaultLeeway
+	case NoLeeway:
+		cfg.Leeway = 0
 	}
 	if cfg.TouchWindow == 0 {
 		cfg.TouchWindow = DefaultTouchWindow
 	}
 	algs := cfg.Algorithms
-	if len(algs) == 0 {
-		algs = []jose.SignatureAlgorithm{EdDSA, ES256}
-	}
 	for _, a := range algs {
 		if a != EdDSA && a != ES256 && a != RS256 {
 			return nil, fmt.Errorf("%w: %s", ErrUnsupportedAlgorithm, a)
@@ -179,9 +192,20 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 	return c, nil
 }
 
-// verifyJWT runs every check that needs no store.
+// signingAlgs are the algorithms grantkit signs with, the algorithms a
+// Verifier accepts when VerifierConfig.Algorithms is empty.
+var signingAlgs = []jose.SignatureAlgorithm{EdDSA, ES256, RS256}
+
+// verifyJWT runs every check that needs no store. The signature is
+// verified before the claims are decoded, so only a signature that fails to
+// verify is ErrSignature; a header using a JWS extension and claims that
+// are no JSON object of the right types are ErrMalformed.
 func (v *Verifier) verifyJWT(raw string) (Claims, error) {
-	tok, err := jwt.ParseSigned(raw, v.algs)
+	allowed := v.algs
+	if len(allowed) == 0 {
+		allowed = signingAlgs
+	}
+	jws, err := jose.ParseSignedCompact(raw, allowed)
 	if err != nil {
 		// Only an alg outside the list is an algorithm refusal; a token with
 		// an allowed alg that fails to parse is malformed.
@@ -189,15 +213,18 @@ func (v *Verifier) verifyJWT(raw string) (Claims, error) {
 		if strings.EqualFold(alg, "none") { // RFC 7519 §6: never accepted
 			return Claims{}, ErrUnsecured
 		}
-		if alg != "" && !slices.Contains(v.algs, jose.SignatureAlgorithm(alg)) {
+		if alg != "" && !slices.Contains(allowed, jose.SignatureAlgorithm(alg)) {
 			return Claims{}, fmt.Errorf("%w (%s)", ErrAlgorithm, alg)
 		}
 		return Claims{}, ErrMalformed
 	}
-	if len(tok.Headers) != 1 {
+	if len(jws.Signatures) != 1 {
 		return Claims{}, ErrMalformed
 	}
-	h := tok.Headers[0]
+	if name := extensionParam(raw); name != "" {
+		return Claims{}, fmt.Errorf("%w: header %q: JWS extensions are not supported", ErrMalformed, name)
+	}
+	h := jws.Signatures[0].Header
 	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !strings.EqualFold(typ, TypeATJWT) &&
 		!strings.EqualFold(typ, "application/"+TypeATJWT) {
 		return Claims{}, ErrType
@@ -206,12 +233,19 @@ func (v *Verifier) verifyJWT(raw string) (Claims, error) {
 	if !ok {
 		return Claims{}, ErrUnknownKey
 	}
-	if key.Algorithm != "" && key.Algorithm != h.Algorithm {
-		return Claims{}, fmt.Errorf("%w: key is for %s", ErrAlgorithm, key.Algorithm)
+	if err := v.checkKeyAlg(key, h.Algorithm); err != nil {
+		return Claims{}, err
+	}
+	payload, err := jws.Verify(key.Key)
+	switch {
+	case errors.Is(err, jose.ErrCryptoFailure):
+		return Claims{}, ErrSignature
+	case err != nil: // a key go-jose cannot verify with
+		return Claims{}, fmt.Errorf("%w: key cannot verify: %v", ErrUnknownKey, err)
 	}
 	var c Claims
-	if err := tok.Claims(key.Key, &c); err != nil {
-		return Claims{}, ErrSignature
+	if err := josejson.Unmarshal(payload, &c); err != nil {
+		return Claims{}, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
 	}
 	now := v.now()
 	switch {
@@ -226,15 +260,70 @@ func (v *Verifier) verifyJWT(raw string) (Claims, error) {
 	case c.NotBefore != nil && now.Add(v.cfg.Leeway).Before(c.NotBefore.Time()),
 		c.IssuedAt != nil && now.Add(v.cfg.Leeway).Before(c.IssuedAt.Time()):
 		return Claims{}, ErrNotYetValid
-	case c.GrantID == "" || c.ClientID == "" || c.Subject == "":
-		return Claims{}, ErrMalformed
+	}
+	if name := missingClaim(c); name != "" {
+		return Claims{}, fmt.Errorf("%w: no %s claim", ErrMalformed, name)
 	}
 	return c, nil
 }
 
-// checkGrant is the grant check: the grant exists, is active and matches the token's client, subject, subject kind, resource, scopes and config_version. The grant must be for the
-// resource this verifier serves: a token listing several audiences does
-// not stretch its grant to the others.
+// missingClaim names the first required claim c lacks, "" if none: sub,
+// client_id, iat and jti are REQUIRED by RFC 9068 §2.2 (iss, aud and exp,
+// required too, have checks of their own), and grant_id is what the grant
+// check reads.
+func missingClaim(c Claims) string {
+	switch {
+	case c.Subject == "":
+		return "sub"
+	case c.ClientID == "":
+		return "client_id"
+	case c.IssuedAt == nil:
+		return "iat"
+	case c.ID == "":
+		return "jti"
+	case c.GrantID == "":
+		return "grant_id"
+	}
+	return ""
+}
+
+// checkKeyAlg checks the token's alg against the key its kid names: a key
+// with an "alg" verifies only that algorithm; a key without one is used
+// only when VerifierConfig.Algorithms lists the algorithms explicitly, since
+// otherwise nothing says which algorithm it is for; and either way the key
+// must be of the kind alg verifies with (RFC 7518 §3.1, RFC 8037 §3.1).
+func (v *Verifier) checkKeyAlg(key jose.JSONWebKey, alg string) error {
+	switch {
+	case key.Algorithm != "" && key.Algorithm != alg:
+		return fmt.Errorf("%w: key is for %s", ErrAlgorithm, key.Algorithm)
+	case key.Algorithm == "" && len(v.algs) == 0:
+		return fmt.Errorf("%w: key has no alg and VerifierConfig.Algorithms is empty", ErrAlgorithm)
+	case !publicFits(alg, key.Key):
+		return fmt.Errorf("%w: a %T key cannot verify %s", ErrAlgorithm, key.Key, alg)
+	}
+	return nil
+}
+
+// publicFits reports whether pub is a public key of the kind alg verifies
+// with; a verifier of another kind (a jose.OpaqueVerifier) is left to
+// go-jose.
+func publicFits(alg string, pub any) bool {
+	switch k := pub.(type) {
+	case ed25519.PublicKey:
+		return alg == string(EdDSA)
+	case *ecdsa.PublicKey:
+		return alg == string(ES256) && k != nil && k.Curve == elliptic.P256()
+	case *rsa.PublicKey:
+		return alg == string(RS256)
+	}
+	return true
+}
+
+// checkGrant is the grant check: the grant is active and matches the
+// token's client, subject, subject kind and config_version, its scopes
+// include the token's, and it is for the resource this verifier serves —
+// a token listing several audiences does not stretch its grant to the
+// others.
 func checkGrant(c Claims, g store.Grant, resource string) error {
 	switch {
 	case g.Status != store.GrantActive:
@@ -254,21 +343,45 @@ func checkGrant(c Claims, g store.Grant, resource string) error {
 
 // headerAlg returns the alg of a compact JWS header, "" if unreadable.
 func headerAlg(raw string) string {
+	var alg string
+	if josejson.Unmarshal(protectedHeader(raw)["alg"], &alg) != nil {
+		return ""
+	}
+	return alg
+}
+
+// extensionParam returns the name of a header parameter of a JWS extension
+// in the protected header of raw, "" if there is none: "crit" (RFC 7515
+// §4.1.11), in any form, since grantkit understands no extension, and "b64"
+// (RFC 7797 §3), which go-jose would honour and which changes what the
+// signature covers.
+func extensionParam(raw string) string {
+	h := protectedHeader(raw)
+	for _, name := range []string{"crit", "b64"} {
+		if _, ok := h[name]; ok {
+			return name
+		}
+	}
+	return ""
+}
+
+// protectedHeader returns the parameters of the protected header of the
+// compact JWS raw, nil if it is unreadable. It decodes as go-jose does:
+// names are case-sensitive and a name given twice is refused.
+func protectedHeader(raw string) map[string]josejson.RawMessage {
 	head, _, ok := strings.Cut(raw, ".")
 	if !ok {
-		return ""
+		return nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(head)
 	if err != nil {
-		return ""
+		return nil
 	}
-	var h struct {
-		Alg string `json:"alg"`
+	var h map[string]josejson.RawMessage
+	if josejson.Unmarshal(b, &h) != nil {
+		return nil
 	}
-	if json.Unmarshal(b, &h) != nil {
-		return ""
-	}
-	return h.Alg
+	return h
 }
 
 // touchLoop writes last_used_at for the grants Verify saw, in batches, with

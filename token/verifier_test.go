@@ -2,6 +2,8 @@ package token_test
 
 import (
 	"context"
+	"crypto"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -194,12 +196,17 @@ func (e *vtEnv) claims(g store.Grant, scopes ...string) map[string]any {
 	}
 }
 
-// vtSign signs claims as a compact JWS with go-jose directly.
-func vtSign(tb testing.TB, alg jose.SignatureAlgorithm, key any, kid, typ string, claims any) string {
+// vtSign signs claims as a compact JWS with go-jose directly; opt adjusts
+// the signer's options.
+func vtSign(tb testing.TB, alg jose.SignatureAlgorithm, key any, kid, typ string, claims any,
+	opt ...func(*jose.SignerOptions)) string {
 	tb.Helper()
 	opts := &jose.SignerOptions{}
 	if typ != "" {
 		opts = opts.WithType(jose.ContentType(typ))
+	}
+	for _, f := range opt {
+		f(opts)
 	}
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: key, KeyID: kid}}, opts)
 	if err != nil {
@@ -224,6 +231,19 @@ func vtUnsigned(tb testing.TB, header, claims any) string {
 		return base64.RawURLEncoding.EncodeToString(b)
 	}
 	return enc(header) + "." + enc(claims) + "."
+}
+
+// vtSignRaw signs payload, as is, under header with the ed25519 key priv,
+// so a test can sign what go-jose would not build: any header parameter,
+// claims of any JSON type, a payload that is no JSON object at all.
+func vtSignRaw(tb testing.TB, priv crypto.Signer, header map[string]any, payload string) string {
+	tb.Helper()
+	h, err := json.Marshal(header)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	input := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString([]byte(payload))
+	return input + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(priv.(ed25519.PrivateKey), []byte(input)))
 }
 
 // vtTamper flips one bit of the decoded signature and re-encodes it, so the
@@ -329,6 +349,26 @@ func TestVerifier(t *testing.T) {
 			return vtSign(t, token.EdDSA, e.key.Private, e.key.ID, token.TypeATJWT, c)
 		}
 		header := map[string]any{"alg": "none", "typ": token.TypeATJWT, "kid": e.key.ID}
+		// hdr is a valid EdDSA header for e.key plus extra; claimsJSON is a
+		// valid token's claims for g with the changes in set.
+		hdr := func(extra map[string]any) map[string]any {
+			h := map[string]any{"alg": "EdDSA", "typ": token.TypeATJWT, "kid": e.key.ID}
+			for k, v := range extra {
+				h[k] = v
+			}
+			return h
+		}
+		claimsJSON := func(set map[string]any) string {
+			c := e.claims(g, "read")
+			for k, v := range set {
+				c[k] = v
+			}
+			b, err := json.Marshal(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		}
 		refusals := map[string]string{} // case name → error text
 
 		for _, tc := range []struct {
@@ -369,6 +409,39 @@ func TestVerifier(t *testing.T) {
 			{"subject_kind differs from the grant", e.mint(otherKind, "read"), token.ErrGrantMismatch},
 			{"tampered signature", vtTamper(t, e.mint(g, "read")), token.ErrSignature},
 			{"no grant_id", signed(func(c map[string]any) { delete(c, "grant_id") }), token.ErrMalformed},
+			{"signed by another key under the set's kid", vtSign(t, token.EdDSA, other.Private, e.key.ID,
+				token.TypeATJWT, e.claims(g, "read")), token.ErrSignature},
+			{"crit naming an extension", vtSignRaw(t, e.key.Private, hdr(map[string]any{"crit": []string{"exp"}, "exp": 1}),
+				claimsJSON(nil)), token.ErrMalformed},
+			{"crit b64 (RFC 7797), b64 true", vtSignRaw(t, e.key.Private, hdr(map[string]any{"crit": []string{"b64"},
+				"b64": true}), claimsJSON(nil)), token.ErrMalformed},
+			{"crit b64 by go-jose, b64 false", vtSign(t, token.EdDSA, e.key.Private, e.key.ID, token.TypeATJWT,
+				e.claims(g, "read"), func(o *jose.SignerOptions) { o.WithBase64(false) }), token.ErrMalformed},
+			{"crit empty", vtSignRaw(t, e.key.Private, hdr(map[string]any{"crit": []string{}}), claimsJSON(nil)),
+				token.ErrMalformed},
+			{"crit null", vtSignRaw(t, e.key.Private, hdr(map[string]any{"crit": nil}), claimsJSON(nil)), token.ErrMalformed},
+			{"b64 without crit", vtSignRaw(t, e.key.Private, hdr(map[string]any{"b64": true}), claimsJSON(nil)),
+				token.ErrMalformed},
+			{"exp a string", vtSignRaw(t, e.key.Private, hdr(nil), claimsJSON(map[string]any{"exp": "soon"})),
+				token.ErrMalformed},
+			{"iat a bool", vtSignRaw(t, e.key.Private, hdr(nil), claimsJSON(map[string]any{"iat": true})),
+				token.ErrMalformed},
+			{"aud a number", vtSignRaw(t, e.key.Private, hdr(nil), claimsJSON(map[string]any{"aud": 5})),
+				token.ErrMalformed},
+			{"scope an array", vtSignRaw(t, e.key.Private, hdr(nil), claimsJSON(map[string]any{"scope": []int{1}})),
+				token.ErrMalformed},
+			{"config_version a string", vtSignRaw(t, e.key.Private, hdr(nil),
+				claimsJSON(map[string]any{"config_version": "x"})), token.ErrMalformed},
+			{"sub an object", vtSignRaw(t, e.key.Private, hdr(nil), claimsJSON(map[string]any{"sub": map[string]any{}})),
+				token.ErrMalformed},
+			{"claims an array", vtSignRaw(t, e.key.Private, hdr(nil), `[1]`), token.ErrMalformed},
+			{"claims not JSON", vtSignRaw(t, e.key.Private, hdr(nil), `{"iss":`), token.ErrMalformed},
+			{"iss twice", vtSignRaw(t, e.key.Private, hdr(nil),
+				strings.Replace(claimsJSON(nil), "{", `{"iss":"https://evil.example",`, 1)), token.ErrMalformed},
+			{"no iat", signed(func(c map[string]any) { delete(c, "iat") }), token.ErrMalformed},
+			{"iat null", signed(func(c map[string]any) { c["iat"] = nil }), token.ErrMalformed},
+			{"no jti", signed(func(c map[string]any) { delete(c, "jti") }), token.ErrMalformed},
+			{"empty jti", signed(func(c map[string]any) { c["jti"] = "" }), token.ErrMalformed},
 			{"not a JWT", "not-a-token", token.ErrMalformed},
 			{"allowed alg, garbage payload", strings.Split(e.mint(g, "read"), ".")[0] + ".!!!.AAAA", token.ErrMalformed},
 		} {
@@ -472,6 +545,164 @@ func TestVerifierClaims(t *testing.T) {
 		}
 		if got.TokenSource != token.SourceDerived || got.Scope != "write" || !got.Audience.Contains(vtResource) {
 			t.Errorf("claims %+v", got)
+		}
+	})
+}
+
+// vtNoAlg is a KeySource whose keys carry no "alg" (RFC 7517 §4.4), as a
+// JWKS of another authorization server may publish them.
+type vtNoAlg struct{ token.KeySource }
+
+func (s vtNoAlg) PublicKey(kid string) (jose.JSONWebKey, bool) {
+	k, ok := s.KeySource.PublicKey(kid)
+	k.Algorithm = ""
+	return k, ok
+}
+
+// TestVerifierDefaultAlgorithms checks the default algorithm choice: with no
+// Algorithms configured, a token's algorithm is the one of the key its kid
+// names, so the default Verifier accepts whatever its KeySet signs with
+// (RFC 9068 §2.1 requires RS256), across a rotation from one algorithm to
+// another, and refuses a key without "alg".
+func TestVerifierDefaultAlgorithms(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		e := vtNewEnv(t, vtOpen(t, db))
+		g := e.grant("alice", "read")
+		ctx := context.Background()
+
+		for _, alg := range []jose.SignatureAlgorithm{token.EdDSA, token.ES256, token.RS256} {
+			t.Run("KeySet of "+string(alg), func(t *testing.T) {
+				ks, err := token.NewKeySet(vtKey(t, alg))
+				if err != nil {
+					t.Fatal(err)
+				}
+				m, err := token.NewMinter(token.MinterConfig{Issuer: vtIssuer, Keys: ks})
+				if err != nil {
+					t.Fatal(err)
+				}
+				raw, _, err := m.Mint(g, []string{"read"}, token.SourceOAuthClient, e.clk.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				v := e.verifier(nil, func(c *token.VerifierConfig) { c.Keys = ks })
+				if _, err := v.Verify(ctx, raw); err != nil {
+					t.Errorf("default Verifier refused the %s token its KeySet minted: %v", alg, err)
+				}
+			})
+		}
+
+		t.Run("rotation from EdDSA to RS256", func(t *testing.T) {
+			ks, err := token.NewKeySet(vtKey(t, token.EdDSA))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := token.NewMinter(token.MinterConfig{Issuer: vtIssuer, Keys: ks})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := e.verifier(nil, func(c *token.VerifierConfig) { c.Keys = ks })
+			old, _, err := m.Mint(g, []string{"read"}, token.SourceOAuthClient, e.clk.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ks.Rotate(vtKey(t, token.RS256)); err != nil {
+				t.Fatal(err)
+			}
+			next, _, err := m.Mint(g, []string{"read"}, token.SourceOAuthClient, e.clk.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, raw := range map[string]string{"old EdDSA token": old, "new RS256 token": next} {
+				if _, err := v.Verify(ctx, raw); err != nil {
+					t.Errorf("%s after the rotation: %v", name, err)
+				}
+			}
+		})
+
+		// A key without "alg" does not say which algorithm it verifies: the
+		// default refuses it; an explicit allow-list takes it.
+		t.Run("key without alg", func(t *testing.T) {
+			raw := e.mint(g, "read")
+			noAlg := func(c *token.VerifierConfig) { c.Keys = vtNoAlg{e.keys} }
+			if _, err := e.verifier(nil, noAlg).Verify(ctx, raw); !errors.Is(err, token.ErrAlgorithm) {
+				t.Errorf("default Verifier, key without alg: Verify = %v, want ErrAlgorithm", err)
+			}
+			listed := func(c *token.VerifierConfig) { c.Algorithms = []jose.SignatureAlgorithm{token.EdDSA} }
+			if _, err := e.verifier(nil, noAlg, listed).Verify(ctx, raw); err != nil {
+				t.Errorf("Algorithms [EdDSA], key without alg: Verify = %v", err)
+			}
+			// Without an alg on the key, its type still decides: an ES256
+			// token naming an Ed25519 key is an algorithm refusal, not a bad
+			// signature.
+			es := vtKey(t, token.ES256)
+			esTok := vtSign(t, token.ES256, es.Private, e.key.ID, token.TypeATJWT, e.claims(g, "read"))
+			both := func(c *token.VerifierConfig) {
+				c.Algorithms = []jose.SignatureAlgorithm{token.EdDSA, token.ES256}
+			}
+			if _, err := e.verifier(nil, noAlg, both).Verify(ctx, esTok); !errors.Is(err, token.ErrAlgorithm) {
+				t.Errorf("ES256 token naming an Ed25519 key without alg: Verify = %v, want ErrAlgorithm", err)
+			}
+		})
+	})
+}
+
+// TestVerifierLeeway checks the exp and nbf leeway: NoLeeway means none at
+// all, zero means DefaultLeeway, and any other negative value is refused.
+func TestVerifierLeeway(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		e := vtNewEnv(t, vtOpen(t, db))
+		g := e.grant("alice", "read")
+		ctx := context.Background()
+		now := e.clk.Now()
+		signed := func(mut func(c map[string]any)) string {
+			c := e.claims(g, "read")
+			mut(c)
+			return vtSign(t, token.EdDSA, e.key.Private, e.key.ID, token.TypeATJWT, c)
+		}
+		exp := func(d time.Duration) string {
+			return signed(func(c map[string]any) {
+				c["iat"] = now.Add(-time.Hour).Unix()
+				c["exp"] = now.Add(d).Unix()
+			})
+		}
+		nbf := func(d time.Duration) string {
+			return signed(func(c map[string]any) { c["nbf"] = now.Add(d).Unix() })
+		}
+		leeway := func(d time.Duration) func(*token.VerifierConfig) {
+			return func(c *token.VerifierConfig) { c.Leeway = d }
+		}
+		none, def := e.verifier(nil, leeway(token.NoLeeway)), e.verifier(nil, leeway(0))
+		for _, tc := range []struct {
+			name string
+			v    *token.Verifier
+			raw  string
+			want error
+		}{
+			{"NoLeeway, 1s before exp", none, exp(time.Second), nil},
+			{"NoLeeway, at exp", none, exp(0), token.ErrAccessTokenExpired},
+			{"NoLeeway, 1s past exp", none, exp(-time.Second), token.ErrAccessTokenExpired},
+			{"NoLeeway, nbf now", none, nbf(0), nil},
+			{"NoLeeway, nbf in 1s", none, nbf(time.Second), token.ErrNotYetValid},
+			{"zero, 1s past exp", def, exp(-time.Second), nil},
+			{"zero, DefaultLeeway-1s past exp", def, exp(-token.DefaultLeeway + time.Second), nil},
+			{"zero, DefaultLeeway past exp", def, exp(-token.DefaultLeeway), token.ErrAccessTokenExpired},
+			{"zero, nbf in 1s", def, nbf(time.Second), nil},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				_, err := tc.v.Verify(ctx, tc.raw)
+				if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+					t.Errorf("Verify = %v, want %v", err, tc.want)
+				}
+			})
+		}
+
+		for _, d := range []time.Duration{-2, -time.Second} {
+			cfg := token.VerifierConfig{Issuer: vtIssuer, Resource: vtResource, Keys: e.keys, Leeway: d}
+			if _, err := token.NewVerifier(e.m, cfg); err == nil {
+				t.Errorf("NewVerifier with Leeway %v: no error", d)
+			}
 		}
 	})
 }
