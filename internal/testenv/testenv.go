@@ -295,7 +295,9 @@ func (c Client) RefreshRequest(rt string) token.RefreshRequest {
 }
 
 // RefreshRequest is sess's client presenting refresh token rt.
-func (sess Session) RefreshRequest(rt string) token.RefreshRequest { return sess.Client.RefreshRequest(rt) }
+func (sess Session) RefreshRequest(rt string) token.RefreshRequest {
+	return sess.Client.RefreshRequest(rt)
+}
 
 // Refresh presents refresh token rt as c to the Env's Server.
 func (e *Env) Refresh(c Client, rt string) (token.Response, error) {
@@ -375,7 +377,9 @@ func Rows(snap Snap, table, col string, val any) []map[string]any {
 }
 
 // AuditRows returns the audit rows of snap with type typ.
-func AuditRows(snap Snap, typ string) []map[string]any { return Rows(snap, "audit_events", "type", typ) }
+func AuditRows(snap Snap, typ string) []map[string]any {
+	return Rows(snap, "audit_events", "type", typ)
+}
 
 // AuditCounts returns the types of grantID's audit rows in snap, counted.
 func AuditCounts(snap Snap, grantID string) map[string]int {
