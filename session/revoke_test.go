@@ -3,7 +3,6 @@ package session_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/internal/testdb"
+	"github.com/grantkit/grantkit/internal/testenv"
 	"github.com/grantkit/grantkit/session"
 	"github.com/grantkit/grantkit/store"
 	"github.com/grantkit/grantkit/token"
@@ -188,10 +188,8 @@ func TestRevoke(t *testing.T) {
 				if diff := cmp.Diff(wantHeard, e.obs.Events()[heard:]); diff != "" {
 					t.Errorf("observer (-want +got):\n%s", diff)
 				}
-				for _, r := range e.snapshot()["refresh_tokens"] {
-					if fmt.Sprint(r["grant_id"]) == target.ID && r["revoked_at"] == nil {
-						t.Errorf("refresh token %v of the revoked grant is still active", r["id"])
-					}
+				for _, r := range testenv.ActiveRefresh(e.snapshot(), "grant_id", target.ID) {
+					t.Errorf("refresh token %v of the revoked grant is still active", r["id"])
 				}
 
 				// Gone from the list; the other session stays.
@@ -275,12 +273,7 @@ func TestRevokeConcurrent(t *testing.T) {
 		if succeeded != 1 || notFound != n-1 {
 			t.Errorf("%d succeeded and %d were not found, want 1 and %d", succeeded, notFound, n-1)
 		}
-		count := map[string]int{}
-		for _, r := range e.snapshot()["audit_events"] {
-			if fmt.Sprint(r["grant_id"]) == target.ID {
-				count[fmt.Sprint(r["type"])]++
-			}
-		}
+		count := testenv.AuditCounts(e.snapshot(), target.ID)
 		if count[grant.EventSessionRevoked] != 1 || count[grant.EventGrantRevoked] != 1 {
 			t.Errorf("audit events of the grant: %v, want one %s and one %s", count, grant.EventSessionRevoked,
 				grant.EventGrantRevoked)
@@ -335,17 +328,14 @@ func TestRevokeRevokedMeanwhile(t *testing.T) {
 					before map[string][]map[string]any // the database after the other revocation
 					heard  int                         // the events heard by then
 				)
-				m, err := grant.New(grant.Config{Store: revokedMeanwhile{e.s, func() {
+				m := e.ManagerOver(revokedMeanwhile{e.s, func() {
 					once.Do(func() {
 						if err := tc.meanwhile(e, target.ID); err != nil {
 							t.Errorf("revoking meanwhile: %v", err)
 						}
 						before, heard = e.snapshot(), len(e.obs.Events())
 					})
-				}}, Now: e.clk.Now, Logger: quiet, Observer: e.obs})
-				if err != nil {
-					t.Fatal(err)
-				}
+				}})
 				svc, err := session.New(m, session.Config{})
 				if err != nil {
 					t.Fatal(err)
@@ -363,13 +353,11 @@ func TestRevokeRevokedMeanwhile(t *testing.T) {
 				if g.Status != store.GrantRevoked || g.RevokeReason != tc.reason {
 					t.Errorf("grant: %s, reason %q, want revoked with %q", g.Status, g.RevokeReason, tc.reason)
 				}
-				count := map[string]int{}
-				for _, r := range e.snapshot()["audit_events"] {
-					if fmt.Sprint(r["grant_id"]) == target.ID {
-						count[fmt.Sprint(r["type"])]++
-						if r["type"] == grant.EventGrantRevoked && r["actor"] != "operator" {
-							t.Errorf("grant.revoked by %v, want operator", r["actor"])
-						}
+				snap := e.snapshot()
+				count := testenv.AuditCounts(snap, target.ID)
+				for _, r := range testenv.Rows(snap, "audit_events", "grant_id", target.ID) {
+					if r["type"] == grant.EventGrantRevoked && r["actor"] != "operator" {
+						t.Errorf("grant.revoked by %v, want operator", r["actor"])
 					}
 				}
 				wantSession := 0
