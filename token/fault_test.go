@@ -64,12 +64,12 @@ func TestFaults(t *testing.T) {
 		{name: "Refresh", setup: func(e *flowEnv) op {
 			sess := e.login("alice", flowConfidential)
 			return func(ctx context.Context, srv *token.Server) (token.Response, error) {
-				return srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken))
+				return srv.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken))
 			}
 		}},
 		{name: "Refresh narrowing scope", setup: func(e *flowEnv) op {
 			sess := e.login("alice")
-			req := sess.refreshRequest(sess.Resp.RefreshToken)
+			req := sess.RefreshRequest(sess.Resp.RefreshToken)
 			req.Scopes = []string{"read"}
 			return func(ctx context.Context, srv *token.Server) (token.Response, error) { return srv.Refresh(ctx, req) }
 		}},
@@ -77,7 +77,7 @@ func TestFaults(t *testing.T) {
 			sess := e.login("alice")
 			e.refresh(sess, sess.Resp.RefreshToken)
 			return func(ctx context.Context, srv *token.Server) (token.Response, error) {
-				return srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken))
+				return srv.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken))
 			}
 		}},
 		{name: "Refresh reused, RevokeFamily", want: token.ErrReused,
@@ -86,7 +86,7 @@ func TestFaults(t *testing.T) {
 				sess := e.login("alice")
 				e.refresh(sess, sess.Resp.RefreshToken)
 				return func(ctx context.Context, srv *token.Server) (token.Response, error) {
-					return srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken))
+					return srv.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken))
 				}
 			}},
 		{name: "Refresh retry within the leeway",
@@ -96,7 +96,7 @@ func TestFaults(t *testing.T) {
 				e.refresh(sess, sess.Resp.RefreshToken)
 				e.clk.Advance(time.Second)
 				return func(ctx context.Context, srv *token.Server) (token.Response, error) {
-					return srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken))
+					return srv.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken))
 				}
 			}},
 		{name: "Refresh overtaken by a concurrent rotation", want: token.ErrReused,
@@ -105,7 +105,7 @@ func TestFaults(t *testing.T) {
 				sess := e.login("alice")
 				e.refresh(sess, sess.Resp.RefreshToken)
 				return func(ctx context.Context, srv *token.Server) (token.Response, error) {
-					return srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken))
+					return srv.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken))
 				}
 			}},
 		{name: "Refresh overtaken within the leeway",
@@ -115,7 +115,7 @@ func TestFaults(t *testing.T) {
 				sess := e.login("alice")
 				e.refresh(sess, sess.Resp.RefreshToken)
 				return func(ctx context.Context, srv *token.Server) (token.Response, error) {
-					return srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken))
+					return srv.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken))
 				}
 			}},
 	}

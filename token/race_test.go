@@ -21,22 +21,6 @@ const (
 	flowLeeway = 10 * time.Second
 )
 
-// auditCount returns how many audit events of type typ grantID has.
-func (e *flowEnv) auditCount(grantID, typ string) int {
-	e.t.Helper()
-	p, err := e.s.ListAuditEvents(context.Background(), store.AuditFilter{GrantID: grantID}, store.Page{Limit: store.MaxPageLimit})
-	if err != nil {
-		e.t.Fatalf("ListAuditEvents: %v", err)
-	}
-	n := 0
-	for _, ev := range p.Items {
-		if ev.Type == typ {
-			n++
-		}
-	}
-	return n
-}
-
 // assertNoActiveRefresh fails the test if any of the grants holds an active
 // refresh token, reading every row of the refresh_tokens table.
 func (e *flowEnv) assertNoActiveRefresh(grantIDs []string) {
@@ -55,7 +39,7 @@ func (e *flowEnv) assertNoActiveRefresh(grantIDs []string) {
 func (e *flowEnv) assertDead(round int, sess flowSession, resp token.Response) {
 	e.t.Helper()
 	if resp.RefreshToken != "" {
-		if _, err := e.srv.Refresh(context.Background(), sess.refreshRequest(resp.RefreshToken)); !errors.Is(err, token.ErrInvalidGrant) {
+		if _, err := e.srv.Refresh(context.Background(), sess.RefreshRequest(resp.RefreshToken)); !errors.Is(err, token.ErrInvalidGrant) {
 			e.t.Errorf("round %d: the winner's refresh token: got %v, want invalid_grant", round, err)
 		}
 	}
@@ -88,7 +72,7 @@ func TestRaceRefresh(t *testing.T) {
 			errs := make([]error, flowRacers)
 			fns := make([]func(), flowRacers)
 			for i := range fns {
-				fns[i] = func() { resps[i], errs[i] = e.srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken)) }
+				fns[i] = func() { resps[i], errs[i] = e.srv.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken)) }
 			}
 			testdb.Together(fns...)
 
@@ -110,7 +94,7 @@ func TestRaceRefresh(t *testing.T) {
 			if reused < 1 {
 				t.Errorf("round %d: no loser was told about reuse", round)
 			}
-			if n := e.auditCount(ap.Grant.ID, grant.EventRefreshReused); n != 1 {
+			if n := e.AuditCount(ap.Grant.ID, grant.EventRefreshReused); n != 1 {
 				t.Errorf("round %d: %d refresh.reused events, want 1", round, n)
 			}
 			if g := e.grant(ap.Grant.ID); g.Status != store.GrantRevoked || g.RevokeReason != grant.ReasonRefreshReused {
@@ -169,10 +153,10 @@ func TestRaceExchangeCode(t *testing.T) {
 			if g := e.grant(ap.Grant.ID); g.Status != store.GrantRevoked || g.RevokeReason != grant.ReasonCodeReused {
 				t.Fatalf("round %d: grant %s (%q), want revoked for code reuse", round, g.Status, g.RevokeReason)
 			}
-			if n := e.auditCount(ap.Grant.ID, grant.EventGrantRevoked); n != 1 {
+			if n := e.AuditCount(ap.Grant.ID, grant.EventGrantRevoked); n != 1 {
 				t.Errorf("round %d: %d grant.revoked events, want 1", round, n)
 			}
-			if e.auditCount(ap.Grant.ID, grant.EventCodeReused) < 1 {
+			if e.AuditCount(ap.Grant.ID, grant.EventCodeReused) < 1 {
 				t.Errorf("round %d: no code.reused event", round)
 			}
 			e.assertDead(round, sess, winner)
@@ -209,7 +193,7 @@ func TestRaceRevokeRefresh(t *testing.T) {
 				errRevoke  error
 			)
 			testdb.Together(
-				func() { resp, errRefresh = e.srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken)) },
+				func() { resp, errRefresh = e.srv.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken)) },
 				func() { revoked, errRevoke = e.m.Revoke(ctx, []string{ap.Grant.ID}, grant.ReasonUserRevoked, "alice") },
 			)
 			if errRevoke != nil || len(revoked) != 1 {
@@ -255,8 +239,8 @@ func TestRaceLeewayRetry(t *testing.T) {
 			var resps [2]token.Response
 			var errs [2]error
 			testdb.Together(
-				func() { resps[0], errs[0] = e.srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken)) },
-				func() { resps[1], errs[1] = e.srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken)) },
+				func() { resps[0], errs[0] = e.srv.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken)) },
+				func() { resps[1], errs[1] = e.srv.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken)) },
 			)
 			if errs[0] != nil || errs[1] != nil {
 				t.Fatalf("round %d: a refresh and its retry within the leeway: %v", round, errs)
@@ -280,7 +264,7 @@ func TestRaceLeewayRetry(t *testing.T) {
 			if g := e.grant(ap.Grant.ID); g.Status != store.GrantActive {
 				t.Errorf("round %d: grant %s after a retry within the leeway", round, g.Status)
 			}
-			if n := e.auditCount(ap.Grant.ID, grant.EventRefreshReused); n != 0 {
+			if n := e.AuditCount(ap.Grant.ID, grant.EventRefreshReused); n != 0 {
 				t.Errorf("round %d: %d refresh.reused events", round, n)
 			}
 		}

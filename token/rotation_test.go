@@ -74,7 +74,7 @@ func TestRefreshRotation(t *testing.T) {
 		}
 		flowNoMaterial(t, e.snapshot(), chain...)
 
-		_, err = e.srv.Refresh(context.Background(), sess.refreshRequest(chain[0]))
+		_, err = e.srv.Refresh(context.Background(), sess.RefreshRequest(chain[0]))
 		if !errors.Is(err, token.ErrReused) || errCode(err) != "invalid_grant" {
 			t.Fatalf("rotated token presented again: got %v (%s), want ErrReused (invalid_grant)", err, errCode(err))
 		}
@@ -119,7 +119,7 @@ func TestRefreshReusePolicy(t *testing.T) {
 
 				next := e.refresh(sess, sess.Resp.RefreshToken)
 				e.clk.Advance(time.Second)
-				resp, err := e.srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken))
+				resp, err := e.srv.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken))
 				if !errors.Is(err, token.ErrReused) || errCode(err) != "invalid_grant" {
 					t.Fatalf("reuse: got %v (%s), want ErrReused (invalid_grant)", err, errCode(err))
 				}
@@ -151,7 +151,7 @@ func TestRefreshReusePolicy(t *testing.T) {
 					t.Errorf("the successor of the reused token is still active")
 				}
 
-				_, errOther := e.srv.Refresh(ctx, sess.refreshRequest(other.RefreshToken))
+				_, errOther := e.srv.Refresh(ctx, sess.RefreshRequest(other.RefreshToken))
 				_, errAT := e.verify(next.AccessToken)
 				switch tt.policy {
 				case token.RevokeGrant:
@@ -204,7 +204,7 @@ func TestRefreshOvertaken(t *testing.T) {
 				sess := e.login("alice")
 				first := e.refresh(sess, sess.Resp.RefreshToken) // the request that won
 				_, srv := e.server(flowStale{e.s})
-				resp, err := srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken))
+				resp, err := srv.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken))
 				if !flowIs(err, tt.want) {
 					t.Fatalf("got %v, want %v", err, tt.want)
 				}
@@ -254,7 +254,7 @@ func TestRefreshScope(t *testing.T) {
 				t.Parallel()
 				e := flowOpen(t, db)
 				sess := e.login("alice")
-				req := sess.refreshRequest(sess.Resp.RefreshToken)
+				req := sess.RefreshRequest(sess.Resp.RefreshToken)
 				req.Scopes = tt.requested
 				before := e.snapshot()
 				resp, err := e.srv.Refresh(context.Background(), req)
@@ -331,7 +331,7 @@ func TestRefreshLifetimes(t *testing.T) {
 						continue
 					}
 					before := e.snapshot()
-					resp, err := e.srv.Refresh(context.Background(), sess.refreshRequest(rt))
+					resp, err := e.srv.Refresh(context.Background(), sess.RefreshRequest(rt))
 					if !errors.Is(err, token.ErrGrantExpired) || errCode(err) != "invalid_grant" {
 						t.Fatalf("refresh %d: got %v (%s), want ErrExpired (invalid_grant)", i+1, err, errCode(err))
 					}
@@ -381,7 +381,7 @@ func TestRefreshLiveness(t *testing.T) {
 				sess := e.login("alice")
 				before := e.snapshot()
 				e.setLive(tt.live)
-				resp, err := e.srv.Refresh(context.Background(), sess.refreshRequest(sess.Resp.RefreshToken))
+				resp, err := e.srv.Refresh(context.Background(), sess.RefreshRequest(sess.Resp.RefreshToken))
 				if tt.want == nil {
 					if err != nil {
 						t.Fatalf("live subject: %v", err)
@@ -453,7 +453,7 @@ func TestRefreshRefused(t *testing.T) {
 				t.Parallel()
 				e := flowOpen(t, db)
 				f := &fixture{sess: e.login("alice", flowConfidential), other: e.client(flowConfidential), noRotate: e.client(flowNoRefresh)}
-				good := f.sess.refreshRequest(f.sess.Resp.RefreshToken)
+				good := f.sess.RefreshRequest(f.sess.Resp.RefreshToken)
 				bad := good
 				tt.req(f, &bad)
 				before := e.snapshot()
@@ -498,7 +498,7 @@ func TestRefreshLeeway(t *testing.T) {
 			first := e.refresh(sess, orig)
 			e.clk.Advance(leeway - time.Millisecond)
 
-			retry, err := e.srv.Refresh(ctx, sess.refreshRequest(orig))
+			retry, err := e.srv.Refresh(ctx, sess.RefreshRequest(orig))
 			if err != nil {
 				t.Fatalf("retry within the leeway: %v", err)
 			}
@@ -536,7 +536,7 @@ func TestRefreshLeeway(t *testing.T) {
 			onlyHead(next.RefreshToken)
 
 			// A third presentation of the original token is reuse.
-			_, err = e.srv.Refresh(ctx, sess.refreshRequest(orig))
+			_, err = e.srv.Refresh(ctx, sess.RefreshRequest(orig))
 			if !errors.Is(err, token.ErrReused) {
 				t.Fatalf("third presentation: got %v, want ErrReused", err)
 			}
@@ -575,7 +575,7 @@ func TestRefreshLeeway(t *testing.T) {
 				if tt.prepare != nil {
 					tt.prepare(t, e, sess, first)
 				}
-				resp, err := e.srv.Refresh(context.Background(), sess.refreshRequest(sess.Resp.RefreshToken))
+				resp, err := e.srv.Refresh(context.Background(), sess.RefreshRequest(sess.Resp.RefreshToken))
 				if !errors.Is(err, token.ErrReused) {
 					t.Fatalf("got %v, want ErrReused", err)
 				}
@@ -619,7 +619,7 @@ func TestRefreshReuseAfterRevocation(t *testing.T) {
 			events int
 		}{{head, false, 0}, {rotatedAway, true, 1}, {rotatedAway, true, 1}, {rotatedAway, true, 1}} {
 			before := e.snapshot()
-			resp, err := e.srv.Refresh(ctx, sess.refreshRequest(tc.rt))
+			resp, err := e.srv.Refresh(ctx, sess.RefreshRequest(tc.rt))
 			if !errors.Is(err, token.ErrInvalidGrant) || errors.Is(err, token.ErrReused) != tc.reuse {
 				t.Fatalf("presentation %d: Refresh = %v, want invalid_grant (reuse: %v)", i, err, tc.reuse)
 			}
@@ -659,7 +659,7 @@ func TestRefreshRetryAfterRevocation(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.clk.Advance(time.Second)
-		_, err := e.srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken))
+		_, err := e.srv.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken))
 		if !errors.Is(err, token.ErrInvalidGrant) || errors.Is(err, token.ErrReused) {
 			t.Fatalf("retry within the leeway after revocation = %v, want invalid_grant, not reuse", err)
 		}
