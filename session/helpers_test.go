@@ -15,33 +15,13 @@ import (
 	"github.com/grantkit/grantkit/token"
 )
 
-// The session tests run on testenv's fixture; this file gives it the names
-// the tests use and adds what only they need.
-
-// t0 is the tests' starting time.
-var t0 = testenv.T0
-
-const (
-	resource    = testenv.Resource
-	redirectURI = testenv.RedirectURI
-)
-
-// quiet discards the managers' logs.
-var quiet = testenv.Quiet
+// The session tests run on testenv's fixture; this file adds what only
+// they need.
 
 // env is one test's testenv.Env (its store has a statement counter; its
-// verifier is never started); t, s, counter, clk, obs, m, srv and ver are
-// the Env's T, Store, Counter, Clock, Events, Manager, Server and Verifier.
+// verifier is never started) and the resources put has numbered.
 type env struct {
 	*testenv.Env
-	t       *testing.T
-	s       store.Store
-	counter *store.Counter
-	clk     *testdb.Clock
-	obs     *testdb.Observer
-	m       *grant.Manager
-	srv     *token.Server
-	ver     *token.Verifier
 	// resources numbers the resources of the grants put creates, so each
 	// sits on its own binding.
 	resources int
@@ -50,26 +30,24 @@ type env struct {
 // newEnv opens a fresh store on db and the lifecycle over it.
 func newEnv(t *testing.T, db testdb.DB) *env {
 	t.Helper()
-	e := testenv.New(t, db)
-	return &env{Env: e, t: e.T, s: e.Store, counter: e.Counter, clk: e.Clock, obs: e.Events, m: e.Manager,
-		srv: e.Server, ver: e.Verifier}
+	return &env{Env: testenv.New(t, db)}
 }
 
 // service returns a session service over the env's manager with cfg's
 // host callbacks.
 func (e *env) service(cfg session.Config) *session.Service {
-	e.t.Helper()
-	svc, err := session.New(e.m, cfg)
+	e.T.Helper()
+	svc, err := session.New(e.Manager, cfg)
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	return svc
 }
 
-// client registers a public client named name for redirectURI with scopes
-// read and write; dynamic marks it registered through RFC 7591.
+// client registers a public client named name for testenv.RedirectURI
+// with scopes read and write; dynamic marks it registered through RFC 7591.
 func (e *env) client(name string, dynamic bool) store.Client {
-	e.t.Helper()
+	e.T.Helper()
 	mut := []func(*grant.ClientMetadata){testenv.Named(name)}
 	if dynamic {
 		mut = append(mut, testenv.Dynamic)
@@ -81,28 +59,25 @@ func (e *env) client(name string, dynamic bool) store.Client {
 // read and write and a resource of its own; mut adjusts it before it is
 // stored. It returns the grant as stored.
 func (e *env) put(c store.Client, subject string, mut ...func(*store.Grant)) store.Grant {
-	e.t.Helper()
+	e.T.Helper()
 	e.resources++
-	now := e.m.Now()
+	now := e.Manager.Now()
 	g := store.Grant{ID: testdb.NewID(), ClientID: c.ID, Subject: subject, SubjectKind: "user",
-		Resource: resource + "/" + strconv.Itoa(e.resources), RedirectURI: redirectURI,
+		Resource: testenv.Resource + "/" + strconv.Itoa(e.resources), RedirectURI: testenv.RedirectURI,
 		Scopes: []string{"read", "write"}, Status: store.GrantActive, CreatedAt: now, ActivatedAt: now}
 	for _, f := range mut {
 		f(&g)
 	}
-	if err := e.s.CreateGrant(context.Background(), g); err != nil {
-		e.t.Fatalf("CreateGrant: %v", err)
+	if err := e.Store.CreateGrant(context.Background(), g); err != nil {
+		e.T.Fatalf("CreateGrant: %v", err)
 	}
-	return e.grant(g.ID)
+	return e.Grant(g.ID)
 }
-
-// grant reads grant id from the store.
-func (e *env) grant(id string) store.Grant { e.t.Helper(); return e.Grant(id) }
 
 // start begins an authorization of subject for c (testenv.Request),
 // leaving its grant pending.
 func (e *env) start(c store.Client, subject string) grant.Authorization {
-	e.t.Helper()
+	e.T.Helper()
 	return e.Start(testenv.Request(c.ID, subject))
 }
 
@@ -110,7 +85,7 @@ func (e *env) start(c store.Client, subject string) grant.Authorization {
 // exchange the code — and returns the active grant with the token
 // response.
 func (e *env) login(c store.Client, subject string) (store.Grant, token.Response) {
-	e.t.Helper()
+	e.T.Helper()
 	sess := e.Login(testenv.Client{Client: c}, subject)
 	return sess.Grant, sess.Resp
 }
@@ -119,9 +94,6 @@ func (e *env) login(c store.Client, subject string) (store.Grant, token.Response
 func (e *env) refresh(c store.Client, rt string) (token.Response, error) {
 	return e.Refresh(testenv.Client{Client: c}, rt)
 }
-
-// snapshot reads every grantkit table.
-func (e *env) snapshot() testenv.Snap { e.t.Helper(); return e.Snapshot() }
 
 // resolver is a DisplayNames callback that records its calls.
 type resolver struct {
