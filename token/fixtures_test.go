@@ -17,38 +17,14 @@ import (
 	"github.com/grantkit/grantkit/token"
 )
 
-// The fixtures of the code exchange, rotation, race and fault tests:
-// testenv's, under the names these tests use, and what only they need.
-// Every name starts with "flow" so they cannot clash with the other test
-// files of package token_test.
+// The code exchange, rotation, race and fault tests run on testenv's
+// fixture; this file adds what only they need. Its names start with
+// "flow" so they cannot clash with the other test files of package
+// token_test.
 
-// flowT0 is the tests' starting time.
-var flowT0 = testenv.T0
-
-const (
-	flowIssuer        = testenv.Issuer
-	flowResource      = testenv.Resource
-	flowRedirect      = testenv.RedirectURI
-	flowOtherRedirect = testenv.OtherRedirectURI
-	flowPKCEVerifier  = testenv.PKCEVerifier
-)
-
-// flowChallenge is flowPKCEVerifier's S256 challenge.
-var flowChallenge = testenv.Challenge
-
-// flowEnv is one test's testenv.Env with a settable liveness check; t, s,
-// clk, events, m, srv and ver are the Env's T, Store, Clock, Events,
-// Manager, Server and Verifier (never started: its asynchronous
-// last_used_at writes would race with the snapshots these tests compare).
+// flowEnv is one test's testenv.Env with a settable liveness check.
 type flowEnv struct {
 	*testenv.Env
-	t      *testing.T
-	s      store.Store
-	clk    *testdb.Clock
-	events *testdb.Observer
-	m      *grant.Manager
-	srv    *token.Server
-	ver    *token.Verifier
 
 	liveMu sync.Mutex
 	live   token.LivenessFunc
@@ -65,21 +41,13 @@ func flowOpen(t *testing.T, db testdb.DB, opts ...func(*token.ServerConfig)) *fl
 func flowOver(t *testing.T, s store.Store, opts ...func(*token.ServerConfig)) *flowEnv {
 	t.Helper()
 	e := &flowEnv{}
-	// The host's liveness check is e.live, switched by setLive.
 	liveness := func(c *token.ServerConfig) { c.Liveness = e.liveness }
 	e.Env = testenv.Over(t, s, testenv.WithServerConfig(liveness), testenv.WithServerConfig(opts...))
-	e.t, e.s, e.clk, e.events = e.T, e.Store, e.Clock, e.Events
-	e.m, e.srv, e.ver = e.Manager, e.Server, e.Verifier
 	return e
 }
 
-// server returns a manager and a token server over s (the env's store or
-// a wrapper around it) with the env's clock, observer and config.
-func (e *flowEnv) server(s store.Store) (*grant.Manager, *token.Server) {
-	e.t.Helper()
-	return e.ServerOver(s)
-}
-
+// liveness is the host's liveness check of every server of the env: the
+// one setLive set, or always live.
 func (e *flowEnv) liveness(ctx context.Context, g store.Grant) (bool, error) {
 	e.liveMu.Lock()
 	live := e.live
@@ -97,82 +65,31 @@ func (e *flowEnv) setLive(fn token.LivenessFunc) {
 	e.live = fn
 }
 
-// flowClient is a registered client with its secret ("" if public).
-type flowClient = testenv.Client
-
-// client registers a public client for flowRedirect and flowOtherRedirect
-// with scopes read and write and the default grant types; mut adjusts its
-// metadata.
-func (e *flowEnv) client(mut ...func(*grant.ClientMetadata)) flowClient {
-	e.t.Helper()
-	return e.Client(append([]func(*grant.ClientMetadata){testenv.RedirectURIs(flowRedirect, flowOtherRedirect)}, mut...)...)
+// client registers a public client for testenv.RedirectURI and
+// testenv.OtherRedirectURI with scopes read and write and the default
+// grant types; mut adjusts its metadata.
+func (e *flowEnv) client(mut ...func(*grant.ClientMetadata)) testenv.Client {
+	e.T.Helper()
+	both := testenv.RedirectURIs(testenv.RedirectURI, testenv.OtherRedirectURI)
+	return e.Client(append([]func(*grant.ClientMetadata){both}, mut...)...)
 }
-
-var (
-	flowConfidential = testenv.Confidential
-	flowNoRefresh    = testenv.NoRefresh
-)
-
-// authorize starts and approves an authorization of subject for c (scopes
-// read and write, flowRedirect, flowResource) and returns the approval
-// with its code.
-func (e *flowEnv) authorize(c flowClient, subject string) grant.Approval {
-	e.t.Helper()
-	return e.Authorize(c, subject)
-}
-
-// flowCodeRequest is the valid token request redeeming ap for c.
-var flowCodeRequest = testenv.CodeRequest
-
-// exchange redeems req and fails the test on error.
-func (e *flowEnv) exchange(req token.CodeRequest) token.Response {
-	e.t.Helper()
-	return e.Exchange(req)
-}
-
-// flowSession is a client that went through the code flow.
-type flowSession = testenv.Session
 
 // login registers a client (mut adjusts it), authorizes subject and
 // exchanges the code.
-func (e *flowEnv) login(subject string, mut ...func(*grant.ClientMetadata)) flowSession {
-	e.t.Helper()
+func (e *flowEnv) login(subject string, mut ...func(*grant.ClientMetadata)) testenv.Session {
+	e.T.Helper()
 	return e.Login(e.client(mut...), subject)
 }
 
-// refresh presents rt as sess's client and fails the test on error.
-func (e *flowEnv) refresh(sess flowSession, rt string) token.Response {
-	e.t.Helper()
-	return e.MustRefresh(sess.Client, rt)
-}
-
-// verify checks an access token with the env's Verifier for flowResource.
-func (e *flowEnv) verify(raw string) (token.Claims, error) { return e.Verify(raw) }
-
-func (e *flowEnv) snapshot() testenv.Snap { e.t.Helper(); return e.Snapshot() }
-
-func (e *flowEnv) grant(id string) store.Grant { e.t.Helper(); return e.Grant(id) }
-
 // refreshRow returns the stored row of refresh token raw.
 func (e *flowEnv) refreshRow(raw string) store.RefreshToken {
-	e.t.Helper()
-	rt, err := e.s.GetRefreshToken(context.Background(), flowHash(raw))
+	e.T.Helper()
+	rt, err := e.Store.GetRefreshToken(context.Background(), testdb.Hash(raw))
 	if err != nil {
-		e.t.Fatalf("GetRefreshToken: %v", err)
+		e.T.Fatalf("GetRefreshToken: %v", err)
 	}
 	return rt
 }
-
-// flowHash is the stored form of an opaque secret.
-var flowHash = testdb.Hash
-
-var (
-	flowRows   = testenv.Rows
-	flowActive = testenv.ActiveRefresh
-	// flowAudit returns the types of grantID's audit events in snap, counted.
-	flowAudit = testenv.AuditCounts
-	flowIs    = testenv.Is
-)
 
 // flowNoMaterial fails t if any value of snap contains one of the secrets
 // or its hash other than as the hash column of its own row.
@@ -189,7 +106,7 @@ func flowNoMaterial(t *testing.T, snap map[string][]map[string]any, secrets ...s
 					if strings.Contains(s, sec) {
 						t.Errorf("%s.%s holds a raw secret (%.10s…)", table, col, sec)
 					}
-					if col != "hash" && strings.Contains(s, hex.EncodeToString(flowHash(sec))) {
+					if col != "hash" && strings.Contains(s, hex.EncodeToString(testdb.Hash(sec))) {
 						t.Errorf("%s.%s holds a secret's hash", table, col)
 					}
 				}
