@@ -16,8 +16,11 @@ import (
 	"github.com/grantkit/grantkit/store"
 )
 
-// The grant tests run on testenv's fixture; this file gives it the names
-// the tests use and adds what only they need.
+// The grant tests run on testenv's fixture. This file keeps the names the
+// grant tests have always used (env's t, s, m and clk, newEnv, request,
+// client, activeGrant, …) as thin wrappers over it, so that tests written
+// against them keep compiling, and adds what only the grant tests need
+// (seed, refreshTokens, equateJSON).
 
 // t0 is the tests' starting time.
 var t0 = testenv.T0
