@@ -2,11 +2,7 @@ package grant_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -16,21 +12,31 @@ import (
 	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/internal/secret"
 	"github.com/grantkit/grantkit/internal/testdb"
+	"github.com/grantkit/grantkit/internal/testenv"
 	"github.com/grantkit/grantkit/store"
 )
 
+// The grant tests run on testenv's fixture. This file keeps the names the
+// grant tests have always used (env's t, s, m and clk, newEnv, request,
+// client, activeGrant, …) as thin wrappers over it, so that tests written
+// against them keep compiling, and adds what only the grant tests need
+// (seed, refreshTokens, equateJSON).
+
 // t0 is the tests' starting time.
-var t0 = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+var t0 = testenv.T0
 
 const (
-	redirectURI = "https://app.example/cb"
-	resource    = "https://api.example/mcp"
+	redirectURI = testenv.RedirectURI
+	resource    = testenv.Resource
 )
+
+// challenge is a valid S256 PKCE challenge (RFC 7636 §4.2).
+var challenge = testenv.Challenge
 
 func newClock() *testdb.Clock { return testdb.NewClock(t0) }
 
 // quiet discards the managers' logs.
-var quiet = slog.New(slog.DiscardHandler)
+var quiet = testenv.Quiet
 
 // equateJSON compares JSON documents by value: PostgreSQL's jsonb returns
 // them re-serialised.
@@ -42,96 +48,73 @@ var equateJSON = cmp.Comparer(func(a, b json.RawMessage) bool {
 	return json.Unmarshal(a, &va) == nil && json.Unmarshal(b, &vb) == nil && cmp.Equal(va, vb)
 })
 
-// env is one test's store, manager and clock.
+// env is one test's testenv.Env; t, s, m and clk are its T, Store, Manager
+// and Clock.
 type env struct {
+	*testenv.Env
 	t   *testing.T
 	s   store.Store
 	m   *grant.Manager
 	clk *testdb.Clock
 }
 
-// newEnv opens a fresh store on db and a manager over it with a test clock;
-// opts adjust the manager's config.
+// newEnv opens a fresh store on db and an env over it; opts adjust the
+// manager's config.
 func newEnv(t *testing.T, db testdb.DB, opts ...func(*grant.Config)) *env {
 	t.Helper()
-	return envOver(t, db.Harness.Open(t, nil), opts...)
+	return wrapEnv(testenv.New(t, db, testenv.WithGrantConfig(opts...)))
 }
 
 // envOver is newEnv over an open store.
 func envOver(t *testing.T, s store.Store, opts ...func(*grant.Config)) *env {
 	t.Helper()
-	e := &env{t: t, s: s, clk: newClock()}
-	e.m = e.manager(s, opts...)
-	return e
+	return wrapEnv(testenv.Over(t, s, testenv.WithGrantConfig(opts...)))
 }
 
-// manager returns a manager over s with e's clock.
+func wrapEnv(e *testenv.Env) *env {
+	return &env{Env: e, t: e.T, s: e.Store, m: e.Manager, clk: e.Clock}
+}
+
+// manager returns a manager over s with e's clock (testenv.ManagerOver:
+// opts adjust it, newEnv's options do not).
 func (e *env) manager(s store.Store, opts ...func(*grant.Config)) *grant.Manager {
 	e.t.Helper()
-	cfg := grant.Config{Store: s, Now: e.clk.Now, Logger: quiet}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	m, err := grant.New(cfg)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return m
+	return e.ManagerOver(s, opts...)
 }
 
-func (e *env) snapshot() map[string][]map[string]any {
-	e.t.Helper()
-	return testdb.Snapshot(e.t, e.s)
-}
+func (e *env) snapshot() testenv.Snap { e.t.Helper(); return e.Snapshot() }
 
 // client registers a public client allowed the authorization code and
 // refresh token grants for redirectURI with scopes read and write; mut
 // adjusts its metadata.
 func (e *env) client(mut ...func(*grant.ClientMetadata)) store.Client {
 	e.t.Helper()
-	md := grant.ClientMetadata{Name: "Test client", RedirectURIs: []string{redirectURI}, Scopes: []string{"read", "write"}}
-	for _, f := range mut {
-		f(&md)
-	}
-	c, _, err := e.m.RegisterClient(context.Background(), md)
-	if err != nil {
-		e.t.Fatalf("RegisterClient: %v", err)
-	}
-	return c
+	return e.Client(mut...).Client
 }
 
-// challenge is a valid S256 PKCE challenge (RFC 7636 §4.2).
-var challenge = func() string {
-	sum := sha256.Sum256([]byte("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
-}()
-
-// request returns a valid authorization request of subject for client.
+// request returns a valid authorization request of subject for client,
+// with scope read and state "state-" + subject.
 func request(clientID, subject string) grant.AuthorizationRequest {
-	return grant.AuthorizationRequest{ClientID: clientID, RedirectURI: redirectURI, Scopes: []string{"read"},
-		State: "state-" + subject, CodeChallenge: challenge, CodeChallengeMethod: grant.CodeChallengeS256,
-		Resource: resource, Subject: subject, SubjectKind: "user"}
+	req := testenv.Request(clientID, subject)
+	req.Scopes, req.State = []string{"read"}, "state-"+subject
+	return req
 }
 
 func (e *env) start(req grant.AuthorizationRequest) grant.Authorization {
 	e.t.Helper()
-	a, err := e.m.Start(context.Background(), req)
-	if err != nil {
-		e.t.Fatalf("Start: %v", err)
-	}
-	return a
+	return e.Start(req)
 }
 
 // activeGrant starts and approves req and returns the approval.
 func (e *env) activeGrant(req grant.AuthorizationRequest) grant.Approval {
 	e.t.Helper()
-	a := e.start(req)
-	ap, err := e.m.Approve(context.Background(), a.Request.ID, nil)
-	if err != nil {
-		e.t.Fatalf("Approve: %v", err)
-	}
-	return ap
+	return e.ActiveGrant(req)
 }
+
+func (e *env) grant(id string) store.Grant { e.t.Helper(); return e.Grant(id) }
+
+// auditTypes returns the types of grantID's audit events, oldest first.
+func (e *env) auditTypes(grantID string) []string { e.t.Helper(); return e.AuditTypes(grantID) }
 
 // refreshTokens inserts n active refresh tokens of grantID, each the head
 // of its own family, and returns their hashes.
@@ -155,39 +138,12 @@ func (e *env) refreshTokens(grantID string, n int) [][]byte {
 	return hashes
 }
 
-func (e *env) grant(id string) store.Grant {
-	e.t.Helper()
-	g, err := e.s.GetGrant(context.Background(), id)
-	if err != nil {
-		e.t.Fatalf("GetGrant(%s): %v", id, err)
-	}
-	return g
-}
-
-// auditTypes returns the types of grantID's audit events, oldest first.
-func (e *env) auditTypes(grantID string) []string {
-	e.t.Helper()
-	p, err := e.s.ListAuditEvents(context.Background(), store.AuditFilter{GrantID: grantID}, store.Page{Limit: store.MaxPageLimit})
-	if err != nil {
-		e.t.Fatalf("ListAuditEvents: %v", err)
-	}
-	var out []string
-	for i := len(p.Items) - 1; i >= 0; i-- {
-		out = append(out, p.Items[i].Type)
-	}
-	return out
-}
-
 // rowsOfType returns the audit rows of a snapshot with the given type.
-func rowsOfType(snap map[string][]map[string]any, typ string) []map[string]any {
-	var out []map[string]any
-	for _, r := range snap["audit_events"] {
-		if r["type"] == typ {
-			out = append(out, r)
-		}
-	}
-	return out
-}
+var rowsOfType = testenv.AuditRows
+
+// is reports whether err matches target, for table tests with a nil target
+// meaning success.
+var is = testenv.Is
 
 // seed inserts, in one transaction straight through the store, n active
 // grants of client on distinct bindings, each with 5 active refresh tokens
@@ -234,18 +190,9 @@ func seed(tb testing.TB, s store.Store, clientID string, n int, at time.Time) []
 	return ids
 }
 
-func newID() string { return uuid.Must(uuid.NewV7()).String() }
+func newID() string { return testdb.NewID() }
 
 // tableDiff returns cmp.Diff of one table of two snapshots.
-func tableDiff(before, after map[string][]map[string]any, table string) string {
+func tableDiff(before, after testenv.Snap, table string) string {
 	return cmp.Diff(before[table], after[table])
-}
-
-// is reports whether err matches target, for table tests with a nil target
-// meaning success.
-func is(err, target error) bool {
-	if target == nil {
-		return err == nil
-	}
-	return errors.Is(err, target)
 }

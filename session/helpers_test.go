@@ -2,55 +2,26 @@ package session_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"log/slog"
 	"slices"
 	"strconv"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/internal/testdb"
+	"github.com/grantkit/grantkit/internal/testenv"
 	"github.com/grantkit/grantkit/session"
 	"github.com/grantkit/grantkit/store"
 	"github.com/grantkit/grantkit/token"
 )
 
-// t0 is the tests' starting time.
-var t0 = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+// The session tests run on testenv's fixture; this file adds what only
+// they need.
 
-const (
-	issuer      = "https://auth.example"
-	resource    = "https://api.example/mcp"
-	redirectURI = "https://app.example/cb"
-	// pkceVerifier is the code verifier of RFC 7636 appendix B.
-	pkceVerifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
-)
-
-// challenge is pkceVerifier's S256 challenge.
-var challenge = func() string {
-	sum := sha256.Sum256([]byte(pkceVerifier))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
-}()
-
-// quiet discards the managers' logs.
-var quiet = slog.New(slog.DiscardHandler)
-
-// env is one test's store (with its statement counter), clock, lifecycle
-// manager, token server and verifier. The verifier is never started, so it
-// records no last_used_at: those asynchronous writes would otherwise race
-// with the snapshots the tests compare.
+// env is one test's testenv.Env (its store has a statement counter; its
+// verifier is never started) and the resources put has numbered.
 type env struct {
-	t       *testing.T
-	s       store.Store
-	counter *store.Counter
-	clk     *testdb.Clock
-	obs     *testdb.Observer
-	m       *grant.Manager
-	srv     *token.Server
-	ver     *token.Verifier
+	*testenv.Env
 	// resources numbers the resources of the grants put creates, so each
 	// sits on its own binding.
 	resources int
@@ -59,128 +30,69 @@ type env struct {
 // newEnv opens a fresh store on db and the lifecycle over it.
 func newEnv(t *testing.T, db testdb.DB) *env {
 	t.Helper()
-	e := &env{t: t, counter: &store.Counter{}, clk: testdb.NewClock(t0), obs: &testdb.Observer{}}
-	e.s = db.Harness.Open(t, e.counter)
-	var err error
-	e.m, err = grant.New(grant.Config{Store: e.s, Now: e.clk.Now, Logger: quiet, Observer: e.obs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := token.GenerateKey(token.EdDSA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := token.NewKeySet(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	minter, err := token.NewMinter(token.MinterConfig{Issuer: issuer, Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.srv, err = token.NewServer(e.m, token.ServerConfig{Minter: minter})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.ver, err = token.NewVerifier(e.m, minter.VerifierConfig(resource))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return &env{Env: testenv.New(t, db)}
 }
 
 // service returns a session service over the env's manager with cfg's
 // host callbacks.
 func (e *env) service(cfg session.Config) *session.Service {
-	e.t.Helper()
-	svc, err := session.New(e.m, cfg)
+	e.T.Helper()
+	svc, err := session.New(e.Manager, cfg)
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	return svc
 }
 
-// client registers a public client named name for redirectURI with scopes
-// read and write; dynamic marks it registered through RFC 7591.
+// client registers a public client named name for testenv.RedirectURI
+// with scopes read and write; dynamic marks it registered through RFC 7591.
 func (e *env) client(name string, dynamic bool) store.Client {
-	e.t.Helper()
-	c, _, err := e.m.RegisterClient(context.Background(), grant.ClientMetadata{Name: name, Dynamic: dynamic,
-		RedirectURIs: []string{redirectURI}, Scopes: []string{"read", "write"}})
-	if err != nil {
-		e.t.Fatalf("RegisterClient: %v", err)
+	e.T.Helper()
+	mut := []func(*grant.ClientMetadata){testenv.Named(name)}
+	if dynamic {
+		mut = append(mut, testenv.Dynamic)
 	}
-	return c
+	return e.Client(mut...).Client
 }
 
 // put stores a grant of c for subject created now, active, with scopes
 // read and write and a resource of its own; mut adjusts it before it is
 // stored. It returns the grant as stored.
 func (e *env) put(c store.Client, subject string, mut ...func(*store.Grant)) store.Grant {
-	e.t.Helper()
+	e.T.Helper()
 	e.resources++
-	now := e.m.Now()
+	now := e.Manager.Now()
 	g := store.Grant{ID: testdb.NewID(), ClientID: c.ID, Subject: subject, SubjectKind: "user",
-		Resource: resource + "/" + strconv.Itoa(e.resources), RedirectURI: redirectURI,
+		Resource: testenv.Resource + "/" + strconv.Itoa(e.resources), RedirectURI: testenv.RedirectURI,
 		Scopes: []string{"read", "write"}, Status: store.GrantActive, CreatedAt: now, ActivatedAt: now}
 	for _, f := range mut {
 		f(&g)
 	}
-	if err := e.s.CreateGrant(context.Background(), g); err != nil {
-		e.t.Fatalf("CreateGrant: %v", err)
+	if err := e.Store.CreateGrant(context.Background(), g); err != nil {
+		e.T.Fatalf("CreateGrant: %v", err)
 	}
-	return e.grant(g.ID)
+	return e.Grant(g.ID)
 }
 
-// grant reads grant id from the store.
-func (e *env) grant(id string) store.Grant {
-	e.t.Helper()
-	g, err := e.s.GetGrant(context.Background(), id)
-	if err != nil {
-		e.t.Fatalf("GetGrant(%s): %v", id, err)
-	}
-	return g
-}
-
-// start begins an authorization of subject for c (scopes read and write,
-// redirectURI, resource), leaving its grant pending.
+// start begins an authorization of subject for c (testenv.Request),
+// leaving its grant pending.
 func (e *env) start(c store.Client, subject string) grant.Authorization {
-	e.t.Helper()
-	a, err := e.m.Start(context.Background(), grant.AuthorizationRequest{ClientID: c.ID, RedirectURI: redirectURI,
-		Scopes: []string{"read", "write"}, State: "xyz", CodeChallenge: challenge,
-		CodeChallengeMethod: grant.CodeChallengeS256, Resource: resource, Subject: subject, SubjectKind: "user"})
-	if err != nil {
-		e.t.Fatalf("Start: %v", err)
-	}
-	return a
+	e.T.Helper()
+	return e.Start(testenv.Request(c.ID, subject))
 }
 
 // login runs the whole code flow for subject with c — start, approve,
 // exchange the code — and returns the active grant with the token
 // response.
 func (e *env) login(c store.Client, subject string) (store.Grant, token.Response) {
-	e.t.Helper()
-	ctx := context.Background()
-	ap, err := e.m.Approve(ctx, e.start(c, subject).Request.ID, nil)
-	if err != nil {
-		e.t.Fatalf("Approve: %v", err)
-	}
-	resp, err := e.srv.ExchangeCode(ctx, token.CodeRequest{ClientID: c.ID, Code: ap.Code, RedirectURI: ap.RedirectURI,
-		CodeVerifier: pkceVerifier})
-	if err != nil {
-		e.t.Fatalf("ExchangeCode: %v", err)
-	}
-	return e.grant(ap.Grant.ID), resp
+	e.T.Helper()
+	sess := e.Login(testenv.Client{Client: c}, subject)
+	return sess.Grant, sess.Resp
 }
 
 // refresh presents refresh token rt as c.
 func (e *env) refresh(c store.Client, rt string) (token.Response, error) {
-	return e.srv.Refresh(context.Background(), token.RefreshRequest{ClientID: c.ID, RefreshToken: rt})
-}
-
-// snapshot reads every grantkit table.
-func (e *env) snapshot() map[string][]map[string]any {
-	e.t.Helper()
-	return testdb.Snapshot(e.t, e.s)
+	return e.Refresh(testenv.Client{Client: c}, rt)
 }
 
 // resolver is a DisplayNames callback that records its calls.

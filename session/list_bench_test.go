@@ -8,6 +8,7 @@ import (
 
 	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/internal/testdb"
+	"github.com/grantkit/grantkit/internal/testenv"
 	"github.com/grantkit/grantkit/session"
 	"github.com/grantkit/grantkit/store"
 	"github.com/grantkit/grantkit/store/sqlite"
@@ -48,24 +49,24 @@ func BenchmarkList(b *testing.B) {
 		b.Run(kind, func(b *testing.B) {
 			ctx := context.Background()
 			s := open[kind](b)
-			m, err := grant.New(grant.Config{Store: s, Logger: quiet})
+			m, err := grant.New(grant.Config{Store: s, Logger: testenv.Quiet})
 			if err != nil {
 				b.Fatal(err)
 			}
 			c, _, err := m.RegisterClient(ctx, grant.ClientMetadata{Name: "Acme Desktop",
-				RedirectURIs: []string{redirectURI}, Scopes: []string{"read", "write"}})
+				RedirectURIs: []string{testenv.RedirectURI}, Scopes: []string{"read", "write"}})
 			if err != nil {
 				b.Fatal(err)
 			}
 			start := time.Now()
 			seeded := testdb.SeedGrants(b, s, store.Grant{ClientID: c.ID, Subject: "alice", SubjectKind: "user",
-				Resource: resource + "/", RedirectURI: redirectURI, Scopes: []string{"read", "write"},
-				CreatedAt: t0}, grants, time.Second)
+				Resource: testenv.Resource + "/", RedirectURI: testenv.RedirectURI, Scopes: []string{"read", "write"},
+				CreatedAt: testenv.T0}, grants, time.Second)
 			b.Logf("%s: seeded %d grants in %v", kind, grants, time.Since(start).Round(time.Millisecond))
 			// Others' grants, interleaved in time, which the listing skips.
 			testdb.SeedGrants(b, s, store.Grant{ClientID: c.ID, Subject: "bob", SubjectKind: "user",
-				Resource: resource + "/", RedirectURI: redirectURI, Scopes: []string{"read"},
-				CreatedAt: t0.Add(time.Second / 2)}, grants, time.Second)
+				Resource: testenv.Resource + "/", RedirectURI: testenv.RedirectURI, Scopes: []string{"read"},
+				CreatedAt: testenv.T0.Add(time.Second / 2)}, grants, time.Second)
 
 			svc, err := session.New(m, session.Config{
 				DisplayNames: func(_ context.Context, subjects []string) (map[string]string, error) {

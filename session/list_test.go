@@ -14,6 +14,7 @@ import (
 
 	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/internal/testdb"
+	"github.com/grantkit/grantkit/internal/testenv"
 	"github.com/grantkit/grantkit/session"
 	"github.com/grantkit/grantkit/store"
 )
@@ -42,29 +43,29 @@ func newListFixture(t *testing.T, db testdb.DB) *listFixture {
 	tenant := func(t string) func(*store.Grant) { return func(g *store.Grant) { g.Tenant = t } }
 
 	f.old = e.put(f.desktop, "alice")
-	e.clk.Advance(time.Minute)
+	e.Clock.Advance(time.Minute)
 	f.org = e.put(f.bot, "alice", tenant("org-1"))
-	e.clk.Advance(time.Minute)
+	e.Clock.Advance(time.Minute)
 	f.used = e.put(f.desktop, "alice")
-	if n, err := e.s.TouchGrants(ctx, []string{f.used.ID}, t0.Add(90*time.Minute), time.Minute); err != nil || n != 1 {
+	if n, err := e.Store.TouchGrants(ctx, []string{f.used.ID}, testenv.T0.Add(90*time.Minute), time.Minute); err != nil || n != 1 {
 		t.Fatalf("TouchGrants = %d, %v", n, err)
 	}
-	f.used = e.grant(f.used.ID)
-	e.clk.Advance(time.Minute)
+	f.used = e.Grant(f.used.ID)
+	e.Clock.Advance(time.Minute)
 	f.tieA = e.put(f.bot, "alice")
 	f.tieB = e.put(f.desktop, "alice")
-	e.clk.Advance(time.Minute)
+	e.Clock.Advance(time.Minute)
 	f.pending = e.put(f.desktop, "alice", func(g *store.Grant) {
 		g.Status, g.ActivatedAt = store.GrantPending, time.Time{}
 	})
-	e.clk.Advance(time.Minute)
+	e.Clock.Advance(time.Minute)
 	f.revoked = e.put(f.bot, "alice")
-	if _, err := e.m.Revoke(ctx, []string{f.revoked.ID}, grant.ReasonTokenRevoked, "alice"); err != nil {
+	if _, err := e.Manager.Revoke(ctx, []string{f.revoked.ID}, grant.ReasonTokenRevoked, "alice"); err != nil {
 		t.Fatal(err)
 	}
-	e.clk.Advance(time.Minute)
+	e.Clock.Advance(time.Minute)
 	f.bob = e.put(f.desktop, "bob")
-	e.clk.Advance(time.Minute)
+	e.Clock.Advance(time.Minute)
 	f.bobOrg = e.put(f.bot, "bob", tenant("org-1"))
 	return f
 }
@@ -195,7 +196,7 @@ func TestListFieldsUnverifiedAndUnnamed(t *testing.T) {
 				if org := got[f.org.ID]; org.ClientVerified || !org.LastUsedAt.IsZero() {
 					t.Errorf("dynamic client's session: ClientVerified %t, LastUsedAt %v", org.ClientVerified, org.LastUsedAt)
 				}
-				if used := got[f.used.ID]; !used.ClientVerified || !used.LastUsedAt.Equal(t0.Add(90*time.Minute)) {
+				if used := got[f.used.ID]; !used.ClientVerified || !used.LastUsedAt.Equal(testenv.T0.Add(90*time.Minute)) {
 					t.Errorf("used session: ClientVerified %t, LastUsedAt %v", used.ClientVerified, used.LastUsedAt)
 				}
 			})
@@ -231,8 +232,8 @@ func TestListLimits(t *testing.T) {
 		e := newEnv(t, db)
 		c := e.client("Acme Desktop", false)
 		const n = 130
-		seeded := testdb.SeedGrants(t, e.s, store.Grant{ClientID: c.ID, Subject: "alice", SubjectKind: "user",
-			Resource: resource + "/", RedirectURI: redirectURI, Scopes: []string{"read"}, CreatedAt: t0}, n, time.Second)
+		seeded := testdb.SeedGrants(t, e.Store, store.Grant{ClientID: c.ID, Subject: "alice", SubjectKind: "user",
+			Resource: testenv.Resource + "/", RedirectURI: testenv.RedirectURI, Scopes: []string{"read"}, CreatedAt: testenv.T0}, n, time.Second)
 		newest := func(k int) []string { // the ids of the k newest grants, newest first
 			out := make([]string, k)
 			for i := range out {
@@ -256,9 +257,9 @@ func TestListLimits(t *testing.T) {
 			{limit: -1, wantErr: store.ErrInvalidArgument},
 		} {
 			t.Run(fmt.Sprintf("limit=%d", tc.limit), func(t *testing.T) {
-				before := e.counter.Load()
+				before := e.Counter.Load()
 				p, err := svc.List(context.Background(), user("alice"), session.ListOptions{Limit: tc.limit})
-				statements := e.counter.Load() - before
+				statements := e.Counter.Load() - before
 				if tc.wantErr != nil {
 					if !errors.Is(err, tc.wantErr) {
 						t.Fatalf("List = %v, want %v", err, tc.wantErr)
@@ -302,10 +303,10 @@ func TestListPagesAcrossInserts(t *testing.T) {
 					e.put(desktop, "bob")
 					e.put(bot, "alice", func(g *store.Grant) { g.Status, g.ActivatedAt = store.GrantPending, time.Time{} })
 					if k < 9 {
-						e.clk.Advance(time.Minute)
+						e.Clock.Advance(time.Minute)
 					}
 				}
-				latest := e.m.Now()
+				latest := e.Manager.Now()
 				want := grantIDs(newestFirst(initial)...)
 
 				r := newResolver(names)
@@ -315,7 +316,7 @@ func TestListPagesAcrossInserts(t *testing.T) {
 					last := p.Sessions[len(p.Sessions)-1]
 					switch inserted % 3 {
 					case 0: // a newer grant
-						e.clk.Advance(time.Second)
+						e.Clock.Advance(time.Second)
 						e.put(desktop, "alice")
 					case 1: // at the instant of the newest grant
 						e.put(bot, "alice", func(g *store.Grant) { g.CreatedAt, g.ActivatedAt = latest, latest })
@@ -372,7 +373,7 @@ func TestListCursors(t *testing.T) {
 					e.put(c, subject, func(g *store.Grant) { g.Tenant = tenant })
 				}
 			}
-			e.clk.Advance(time.Second)
+			e.Clock.Advance(time.Second)
 		}
 		svc := e.service(session.Config{IsAdmin: admins("root"), IsMember: members(map[string][]string{
 			"alice": {"", "org-1"}, "bob": {"", "org-1"}})})
@@ -402,7 +403,7 @@ func TestListCursors(t *testing.T) {
 			b[i] ^= 0x01
 			return base64.RawURLEncoding.EncodeToString(b)
 		}
-		forged, err := store.EncodeCursor("forged", store.Cursor{Time: t0, ID: testdb.NewID()})
+		forged, err := store.EncodeCursor("forged", store.Cursor{Time: testenv.T0, ID: testdb.NewID()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -514,9 +515,9 @@ func TestListAccess(t *testing.T) {
 				memberCalls = nil
 				r := newResolver(names)
 				tc.cfg.DisplayNames = r.DisplayNames
-				before := e.counter.Load()
+				before := e.Counter.Load()
 				p, err := e.service(tc.cfg).List(context.Background(), user(tc.caller), tc.opt)
-				statements := e.counter.Load() - before
+				statements := e.Counter.Load() - before
 				switch {
 				case tc.wantForbidden:
 					if !errors.Is(err, session.ErrForbidden) {
@@ -570,9 +571,9 @@ func TestListCost(t *testing.T) {
 			{bot, "alice", "", store.GrantPending, 50},
 			{desktop, "alice", "org-1", store.GrantRevoked, 50},
 		} {
-			testdb.SeedGrants(t, e.s, store.Grant{ClientID: s.client.ID, Subject: s.subject, SubjectKind: "user",
-				Tenant: s.tenant, Resource: resource + "/", RedirectURI: redirectURI, Scopes: []string{"read"},
-				Status: s.status, RevokeReason: grant.ReasonClientChanged, CreatedAt: t0}, s.n, time.Second)
+			testdb.SeedGrants(t, e.Store, store.Grant{ClientID: s.client.ID, Subject: s.subject, SubjectKind: "user",
+				Tenant: s.tenant, Resource: testenv.Resource + "/", RedirectURI: testenv.RedirectURI, Scopes: []string{"read"},
+				Status: s.status, RevokeReason: grant.ReasonClientChanged, CreatedAt: testenv.T0}, s.n, time.Second)
 		}
 		r := newResolver(names)
 		svc := e.service(session.Config{DisplayNames: r.DisplayNames, IsAdmin: admins("root"),
@@ -592,12 +593,12 @@ func TestListCost(t *testing.T) {
 					opt := tc.opt
 					opt.Limit = limit
 					for page := 1; page <= 2; page++ {
-						before := e.counter.Load()
+						before := e.Counter.Load()
 						p, err := svc.List(ctx, user(tc.caller), opt)
 						if err != nil {
 							t.Fatal(err)
 						}
-						if n := e.counter.Load() - before; n != 1 {
+						if n := e.Counter.Load() - before; n != 1 {
 							t.Errorf("page %d: %d statements, want 1", page, n)
 						}
 						if len(p.Sessions) != limit || p.Next == "" {

@@ -3,7 +3,6 @@ package session_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/internal/testdb"
+	"github.com/grantkit/grantkit/internal/testenv"
 	"github.com/grantkit/grantkit/session"
 	"github.com/grantkit/grantkit/store"
 	"github.com/grantkit/grantkit/token"
@@ -31,14 +31,14 @@ func TestRevokeRefused(t *testing.T) {
 		c := e.client("Acme Desktop", false)
 		live, resp := e.login(c, "alice")
 		revoked, _ := e.login(e.client("Old Tool", false), "alice")
-		if _, err := e.m.Revoke(ctx, []string{revoked.ID}, grant.ReasonTokenRevoked, "alice"); err != nil {
+		if _, err := e.Manager.Revoke(ctx, []string{revoked.ID}, grant.ReasonTokenRevoked, "alice"); err != nil {
 			t.Fatal(err)
 		}
 		pending := e.start(e.client("Half-Connected", true), "alice").Grant
 		if pending.Status != store.GrantPending {
 			t.Fatalf("fixture grant is %s, want pending", pending.Status)
 		}
-		e.clk.Advance(time.Minute)
+		e.Clock.Advance(time.Minute)
 
 		errHost := errors.New("directory unavailable")
 		failingAdmin := func(context.Context, session.Caller) (bool, error) { return false, errHost }
@@ -70,8 +70,8 @@ func TestRevokeRefused(t *testing.T) {
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				before := e.snapshot()
-				heard := len(e.obs.Events())
+				before := e.Snapshot()
+				heard := len(e.Events.Events())
 				err := e.service(tc.cfg).Revoke(ctx, user(tc.caller), tc.id)
 				if !errors.Is(err, tc.wantErr) {
 					t.Fatalf("Revoke = %v, want %v", err, tc.wantErr)
@@ -82,23 +82,23 @@ func TestRevokeRefused(t *testing.T) {
 				if tc.wantErr == errHost && (errors.Is(err, session.ErrForbidden) || errors.Is(err, session.ErrNotFound)) {
 					t.Errorf("a failing admin check answered %v, a refusal", err)
 				}
-				if diff := cmp.Diff(before, e.snapshot()); diff != "" {
+				if diff := cmp.Diff(before, e.Snapshot()); diff != "" {
 					t.Errorf("a refused revocation changed the database (-before +after):\n%s", diff)
 				}
-				if n := len(e.obs.Events()); n != heard {
+				if n := len(e.Events.Events()); n != heard {
 					t.Errorf("a refused revocation told the observer %d events", n-heard)
 				}
 			})
 		}
 
 		// The session the strangers aimed at still works.
-		if _, err := e.ver.Verify(ctx, resp.AccessToken); err != nil {
+		if _, err := e.Verifier.Verify(ctx, resp.AccessToken); err != nil {
 			t.Errorf("access token after the refusals: %v", err)
 		}
 		if _, err := e.refresh(c, resp.RefreshToken); err != nil {
 			t.Errorf("refresh after the refusals: %v", err)
 		}
-		if g := e.grant(live.ID); g.Status != store.GrantActive {
+		if g := e.Grant(live.ID); g.Status != store.GrantActive {
 			t.Errorf("grant is %s after the refusals", g.Status)
 		}
 	})
@@ -126,10 +126,10 @@ func TestRevoke(t *testing.T) {
 				desktop, bot := e.client("Acme Desktop", false), e.client("Helper", true)
 				target, first := e.login(desktop, "alice")
 				other, otherResp := e.login(bot, "alice")
-				e.clk.Advance(time.Minute)
+				e.Clock.Advance(time.Minute)
 				// The session works before: the access token verifies and the
 				// refresh token rotates (the tests below use the newest pair).
-				if _, err := e.ver.Verify(ctx, first.AccessToken); err != nil {
+				if _, err := e.Verifier.Verify(ctx, first.AccessToken); err != nil {
 					t.Fatalf("Verify before: %v", err)
 				}
 				resp, err := e.refresh(desktop, first.RefreshToken)
@@ -145,18 +145,18 @@ func TestRevoke(t *testing.T) {
 					t.Fatalf("listing before (-want +got):\n%s", diff)
 				}
 
-				e.clk.Advance(time.Minute)
-				at := e.m.Now()
-				heard := len(e.obs.Events())
+				e.Clock.Advance(time.Minute)
+				at := e.Manager.Now()
+				heard := len(e.Events.Events())
 				if err := svc.Revoke(ctx, user(tc.caller), target.ID); err != nil {
 					t.Fatalf("Revoke: %v", err)
 				}
 
-				g := e.grant(target.ID)
+				g := e.Grant(target.ID)
 				if g.Status != store.GrantRevoked || g.RevokeReason != grant.ReasonUserRevoked || !g.RevokedAt.Equal(at) {
 					t.Errorf("grant after Revoke: %s, reason %q, at %v", g.Status, g.RevokeReason, g.RevokedAt)
 				}
-				audit, err := e.s.ListAuditEvents(ctx, store.AuditFilter{GrantID: target.ID}, store.Page{Limit: 100})
+				audit, err := e.Store.ListAuditEvents(ctx, store.AuditFilter{GrantID: target.ID}, store.Page{Limit: 100})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -185,13 +185,11 @@ func TestRevoke(t *testing.T) {
 					{Type: grant.EventSessionRevoked, Reason: grant.ReasonUserRevoked, Count: 1, ClientID: desktop.ID,
 						Subject: "alice", GrantID: target.ID},
 				}
-				if diff := cmp.Diff(wantHeard, e.obs.Events()[heard:]); diff != "" {
+				if diff := cmp.Diff(wantHeard, e.Events.Events()[heard:]); diff != "" {
 					t.Errorf("observer (-want +got):\n%s", diff)
 				}
-				for _, r := range e.snapshot()["refresh_tokens"] {
-					if fmt.Sprint(r["grant_id"]) == target.ID && r["revoked_at"] == nil {
-						t.Errorf("refresh token %v of the revoked grant is still active", r["id"])
-					}
+				for _, r := range testenv.ActiveRefresh(e.Snapshot(), "grant_id", target.ID) {
+					t.Errorf("refresh token %v of the revoked grant is still active", r["id"])
 				}
 
 				// Gone from the list; the other session stays.
@@ -207,12 +205,12 @@ func TestRevoke(t *testing.T) {
 					t.Errorf("Refresh after Revoke = %v, want token.ErrInvalidGrant", err)
 				}
 				for name, raw := range map[string]string{"first": first.AccessToken, "latest": resp.AccessToken} {
-					if _, err := e.ver.Verify(ctx, raw); !errors.Is(err, token.ErrGrantInactive) {
+					if _, err := e.Verifier.Verify(ctx, raw); !errors.Is(err, token.ErrGrantInactive) {
 						t.Errorf("Verify(%s access token) after Revoke = %v, want token.ErrGrantInactive", name, err)
 					}
 				}
 				// The other session's do not.
-				if _, err := e.ver.Verify(ctx, otherResp.AccessToken); err != nil {
+				if _, err := e.Verifier.Verify(ctx, otherResp.AccessToken); err != nil {
 					t.Errorf("the other session's access token: %v", err)
 				}
 				if _, err := e.refresh(bot, otherResp.RefreshToken); err != nil {
@@ -220,11 +218,11 @@ func TestRevoke(t *testing.T) {
 				}
 
 				// Twice: not found, nothing more written.
-				before := e.snapshot()
+				before := e.Snapshot()
 				if err := svc.Revoke(ctx, user(tc.caller), target.ID); !errors.Is(err, session.ErrNotFound) {
 					t.Errorf("second Revoke = %v, want session.ErrNotFound", err)
 				}
-				if diff := cmp.Diff(before, e.snapshot()); diff != "" {
+				if diff := cmp.Diff(before, e.Snapshot()); diff != "" {
 					t.Errorf("second Revoke changed the database (-before +after):\n%s", diff)
 				}
 			})
@@ -275,17 +273,12 @@ func TestRevokeConcurrent(t *testing.T) {
 		if succeeded != 1 || notFound != n-1 {
 			t.Errorf("%d succeeded and %d were not found, want 1 and %d", succeeded, notFound, n-1)
 		}
-		count := map[string]int{}
-		for _, r := range e.snapshot()["audit_events"] {
-			if fmt.Sprint(r["grant_id"]) == target.ID {
-				count[fmt.Sprint(r["type"])]++
-			}
-		}
+		count := testenv.AuditCounts(e.Snapshot(), target.ID)
 		if count[grant.EventSessionRevoked] != 1 || count[grant.EventGrantRevoked] != 1 {
 			t.Errorf("audit events of the grant: %v, want one %s and one %s", count, grant.EventSessionRevoked,
 				grant.EventGrantRevoked)
 		}
-		if g := e.grant(target.ID); g.Status != store.GrantRevoked || g.RevokeReason != grant.ReasonUserRevoked {
+		if g := e.Grant(target.ID); g.Status != store.GrantRevoked || g.RevokeReason != grant.ReasonUserRevoked {
 			t.Errorf("grant: %s, reason %q", g.Status, g.RevokeReason)
 		}
 	})
@@ -318,7 +311,7 @@ func TestRevokeRevokedMeanwhile(t *testing.T) {
 			meanwhile func(e *env, id string) error
 		}{
 			{"client deleted", grant.ReasonClientDeleted, func(e *env, id string) error {
-				_, err := e.m.DeleteClient(context.Background(), e.grant(id).ClientID, "operator")
+				_, err := e.Manager.DeleteClient(context.Background(), e.Grant(id).ClientID, "operator")
 				return err
 			}},
 			{"revoked by an admin", grant.ReasonUserRevoked, func(e *env, id string) error {
@@ -335,17 +328,14 @@ func TestRevokeRevokedMeanwhile(t *testing.T) {
 					before map[string][]map[string]any // the database after the other revocation
 					heard  int                         // the events heard by then
 				)
-				m, err := grant.New(grant.Config{Store: revokedMeanwhile{e.s, func() {
+				m := e.ManagerOver(revokedMeanwhile{e.Store, func() {
 					once.Do(func() {
 						if err := tc.meanwhile(e, target.ID); err != nil {
 							t.Errorf("revoking meanwhile: %v", err)
 						}
-						before, heard = e.snapshot(), len(e.obs.Events())
+						before, heard = e.Snapshot(), len(e.Events.Events())
 					})
-				}}, Now: e.clk.Now, Logger: quiet, Observer: e.obs})
-				if err != nil {
-					t.Fatal(err)
-				}
+				}})
 				svc, err := session.New(m, session.Config{})
 				if err != nil {
 					t.Fatal(err)
@@ -353,23 +343,21 @@ func TestRevokeRevokedMeanwhile(t *testing.T) {
 				if err := svc.Revoke(ctx, user("alice"), target.ID); !errors.Is(err, session.ErrNotFound) {
 					t.Fatalf("Revoke = %v, want session.ErrNotFound", err)
 				}
-				if diff := cmp.Diff(before, e.snapshot()); diff != "" {
+				if diff := cmp.Diff(before, e.Snapshot()); diff != "" {
 					t.Errorf("the late revocation changed the database (-before +after):\n%s", diff)
 				}
-				if n := len(e.obs.Events()); n != heard {
+				if n := len(e.Events.Events()); n != heard {
 					t.Errorf("the late revocation told the observer %d events", n-heard)
 				}
-				g := e.grant(target.ID)
+				g := e.Grant(target.ID)
 				if g.Status != store.GrantRevoked || g.RevokeReason != tc.reason {
 					t.Errorf("grant: %s, reason %q, want revoked with %q", g.Status, g.RevokeReason, tc.reason)
 				}
-				count := map[string]int{}
-				for _, r := range e.snapshot()["audit_events"] {
-					if fmt.Sprint(r["grant_id"]) == target.ID {
-						count[fmt.Sprint(r["type"])]++
-						if r["type"] == grant.EventGrantRevoked && r["actor"] != "operator" {
-							t.Errorf("grant.revoked by %v, want operator", r["actor"])
-						}
+				snap := e.Snapshot()
+				count := testenv.AuditCounts(snap, target.ID)
+				for _, r := range testenv.Rows(snap, "audit_events", "grant_id", target.ID) {
+					if r["type"] == grant.EventGrantRevoked && r["actor"] != "operator" {
+						t.Errorf("grant.revoked by %v, want operator", r["actor"])
 					}
 				}
 				wantSession := 0
@@ -415,17 +403,17 @@ func TestSubjectKindOwnership(t *testing.T) {
 				t.Errorf("List as %+v (-want +got):\n%s", tc.caller, diff)
 			}
 		}
-		before := testdb.Snapshot(t, e.s)
+		before := testdb.Snapshot(t, e.Store)
 		if err := svc.Revoke(ctx, asUser, keyGrant.ID); !errors.Is(err, session.ErrForbidden) {
 			t.Fatalf("user 42 revoking api_key 42's session = %v, want ErrForbidden", err)
 		}
-		if diff := cmp.Diff(before, testdb.Snapshot(t, e.s)); diff != "" {
+		if diff := cmp.Diff(before, testdb.Snapshot(t, e.Store)); diff != "" {
 			t.Errorf("a forbidden revocation changed the database (-before +after):\n%s", diff)
 		}
 		if err := svc.Revoke(ctx, asKey, keyGrant.ID); err != nil {
 			t.Fatalf("api_key 42 revoking its own session: %v", err)
 		}
-		if g := e.grant(userGrant.ID); g.Status != store.GrantActive {
+		if g := e.Grant(userGrant.ID); g.Status != store.GrantActive {
 			t.Errorf("user 42's grant is %s after api_key 42 revoked its own", g.Status)
 		}
 	})

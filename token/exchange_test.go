@@ -13,6 +13,7 @@ import (
 
 	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/internal/testdb"
+	"github.com/grantkit/grantkit/internal/testenv"
 	"github.com/grantkit/grantkit/store"
 	"github.com/grantkit/grantkit/token"
 )
@@ -31,8 +32,8 @@ func TestExchangeCode(t *testing.T) {
 		wantRefresh bool
 	}{
 		{"public client with PKCE", nil, true},
-		{"confidential client with secret", []func(*grant.ClientMetadata){flowConfidential}, true},
-		{"client without refresh_token grant type", []func(*grant.ClientMetadata){flowNoRefresh}, false},
+		{"confidential client with secret", []func(*grant.ClientMetadata){testenv.Confidential}, true},
+		{"client without refresh_token grant type", []func(*grant.ClientMetadata){testenv.NoRefresh}, false},
 	}
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
@@ -41,19 +42,19 @@ func TestExchangeCode(t *testing.T) {
 				t.Parallel()
 				e := flowOpen(t, db)
 				c := e.client(tt.client...)
-				ap := e.authorize(c, "alice")
-				resp := e.exchange(flowCodeRequest(c, ap))
+				ap := e.Authorize(c, "alice")
+				resp := e.Exchange(testenv.CodeRequest(c, ap))
 
 				if resp.TokenType != "Bearer" || resp.ExpiresIn != int64(token.DefaultAccessTTL/time.Second) || resp.Scope != "read write" {
 					t.Errorf("response: type %q, expires_in %d, scope %q", resp.TokenType, resp.ExpiresIn, resp.Scope)
 				}
-				claims, err := e.verify(resp.AccessToken)
+				claims, err := e.Verify(resp.AccessToken)
 				if err != nil {
 					t.Fatalf("the access token does not verify: %v", err)
 				}
-				want := token.Claims{Issuer: flowIssuer, Subject: "alice", SubjectKind: "user", Audience: jwt.Audience{flowResource},
+				want := token.Claims{Issuer: testenv.Issuer, Subject: "alice", SubjectKind: "user", Audience: jwt.Audience{testenv.Resource},
 					ClientID: c.ID, Scope: "read write", GrantID: ap.Grant.ID, TokenSource: token.SourceOAuthClient,
-					IssuedAt: jwt.NewNumericDate(flowT0), Expiry: jwt.NewNumericDate(flowT0.Add(token.DefaultAccessTTL)),
+					IssuedAt: jwt.NewNumericDate(testenv.T0), Expiry: jwt.NewNumericDate(testenv.T0.Add(token.DefaultAccessTTL)),
 					ID: claims.ID}
 				if diff := cmp.Diff(want, claims); diff != "" {
 					t.Errorf("claims (-want +got):\n%s", diff)
@@ -62,8 +63,8 @@ func TestExchangeCode(t *testing.T) {
 					t.Errorf("response claims differ from the verified ones (-verified +response):\n%s", diff)
 				}
 
-				snap := e.snapshot()
-				rows := flowRows(snap, "refresh_tokens", "grant_id", ap.Grant.ID)
+				snap := e.Snapshot()
+				rows := testenv.Rows(snap, "refresh_tokens", "grant_id", ap.Grant.ID)
 				if !tt.wantRefresh {
 					if resp.RefreshToken != "" || len(rows) != 0 {
 						t.Fatalf("a client without refresh_token got %q and %d stored refresh tokens", resp.RefreshToken, len(rows))
@@ -75,18 +76,18 @@ func TestExchangeCode(t *testing.T) {
 					if len(rows) != 1 {
 						t.Fatalf("%d stored refresh tokens, want 1", len(rows))
 					}
-					if got, want := rows[0]["hash"], hex.EncodeToString(flowHash(resp.RefreshToken)); got != want {
+					if got, want := rows[0]["hash"], hex.EncodeToString(testdb.Hash(resp.RefreshToken)); got != want {
 						t.Errorf("stored hash %v, want SHA-256 of the token %v", got, want)
 					}
 					if rows[0]["parent_id"] != nil || rows[0]["revoked_at"] != nil || rows[0]["family_id"] == nil {
 						t.Errorf("first token of a family: %v", rows[0])
 					}
 				}
-				codes := flowRows(snap, "auth_codes", "grant_id", ap.Grant.ID)
+				codes := testenv.Rows(snap, "auth_codes", "grant_id", ap.Grant.ID)
 				if len(codes) != 1 || codes[0]["used_at"] == nil {
 					t.Errorf("the code is not marked used: %v", codes)
 				}
-				flowNoMaterial(t, snap, ap.Code, resp.RefreshToken, resp.AccessToken, flowPKCEVerifier)
+				flowNoMaterial(t, snap, ap.Code, resp.RefreshToken, resp.AccessToken, testenv.PKCEVerifier)
 			})
 		}
 	})
@@ -100,8 +101,8 @@ func TestExchangeCodeRefused(t *testing.T) {
 	t.Parallel()
 	type fixture struct {
 		e     *flowEnv
-		c     flowClient // confidential
-		pub   flowClient
+		c     testenv.Client // confidential
+		pub   testenv.Client
 		ap    grant.Approval // of c
 		apPub grant.Approval // of pub
 	}
@@ -129,12 +130,12 @@ func TestExchangeCodeRefused(t *testing.T) {
 			req:  func(_ *fixture, r *token.CodeRequest) { r.CodeVerifier = strings.Repeat("a", 43) },
 			want: token.ErrInvalidGrant, code: "invalid_grant", redeemed: true},
 		{name: "PKCE challenge as verifier", public: true,
-			req:  func(_ *fixture, r *token.CodeRequest) { r.CodeVerifier = flowChallenge },
+			req:  func(_ *fixture, r *token.CodeRequest) { r.CodeVerifier = testenv.Challenge },
 			want: token.ErrInvalidGrant, code: "invalid_grant", redeemed: true},
 		{name: "missing PKCE verifier", public: true,
 			req:  func(_ *fixture, r *token.CodeRequest) { r.CodeVerifier = "" },
 			want: grant.ErrInvalidRequest, code: "invalid_request", redeemed: true},
-		{name: "wrong redirect_uri", req: func(_ *fixture, r *token.CodeRequest) { r.RedirectURI = flowOtherRedirect },
+		{name: "wrong redirect_uri", req: func(_ *fixture, r *token.CodeRequest) { r.RedirectURI = testenv.OtherRedirectURI },
 			want: token.ErrInvalidGrant, code: "invalid_grant", redeemed: true},
 		{name: "redirect_uri with a trailing slash", req: func(_ *fixture, r *token.CodeRequest) { r.RedirectURI += "/" },
 			want: token.ErrInvalidGrant, code: "invalid_grant", redeemed: true},
@@ -145,12 +146,12 @@ func TestExchangeCodeRefused(t *testing.T) {
 			want: token.ErrInvalidGrant, code: "invalid_grant", redeemed: true},
 		{name: "another resource", req: func(_ *fixture, r *token.CodeRequest) { r.Resource = "https://other.example" },
 			want: token.ErrInvalidTarget, code: "invalid_target", redeemed: true},
-		{name: "expired code", setup: func(_ *testing.T, f *fixture) { f.e.clk.Advance(grant.DefaultCodeTTL) },
+		{name: "expired code", setup: func(_ *testing.T, f *fixture) { f.e.Clock.Advance(grant.DefaultCodeTTL) },
 			req:  func(*fixture, *token.CodeRequest) {},
 			want: token.ErrGrantExpired, code: "invalid_grant"},
 		{name: "grant revoked before the exchange",
 			setup: func(t *testing.T, f *fixture) {
-				if _, err := f.e.m.Revoke(context.Background(), []string{f.ap.Grant.ID}, grant.ReasonUserRevoked, "alice"); err != nil {
+				if _, err := f.e.Manager.Revoke(context.Background(), []string{f.ap.Grant.ID}, grant.ReasonUserRevoked, "alice"); err != nil {
 					t.Fatal(err)
 				}
 			},
@@ -164,20 +165,20 @@ func TestExchangeCodeRefused(t *testing.T) {
 				t.Parallel()
 				ctx := context.Background()
 				e := flowOpen(t, db)
-				f := &fixture{e: e, c: e.client(flowConfidential), pub: e.client()}
-				f.ap, f.apPub = e.authorize(f.c, "alice"), e.authorize(f.pub, "bob")
+				f := &fixture{e: e, c: e.client(testenv.Confidential), pub: e.client()}
+				f.ap, f.apPub = e.Authorize(f.c, "alice"), e.Authorize(f.pub, "bob")
 				if tt.setup != nil {
 					tt.setup(t, f)
 				}
-				good := flowCodeRequest(f.c, f.ap)
+				good := testenv.CodeRequest(f.c, f.ap)
 				if tt.public {
-					good = flowCodeRequest(f.pub, f.apPub)
+					good = testenv.CodeRequest(f.pub, f.apPub)
 				}
 				bad := good
 				tt.req(f, &bad)
-				before, heard := e.snapshot(), len(e.events.Types())
+				before, heard := e.Snapshot(), len(e.Events.Types())
 
-				resp, err := e.srv.ExchangeCode(ctx, bad)
+				resp, err := e.Server.ExchangeCode(ctx, bad)
 				if !errors.Is(err, tt.want) {
 					t.Fatalf("got %v, want %v", err, tt.want)
 				}
@@ -190,16 +191,16 @@ func TestExchangeCodeRefused(t *testing.T) {
 				if diff := cmp.Diff(token.Response{}, resp); diff != "" {
 					t.Errorf("tokens returned with the error:\n%s", diff)
 				}
-				if diff := cmp.Diff(before, e.snapshot()); diff != "" {
+				if diff := cmp.Diff(before, e.Snapshot()); diff != "" {
 					t.Fatalf("a refused exchange changed the database (-before +after):\n%s", diff)
 				}
-				if got := e.events.Types(); len(got) != heard {
+				if got := e.Events.Types(); len(got) != heard {
 					t.Errorf("observer heard %v", got[heard:])
 				}
 
 				// The rightful request still works, unless the code itself
 				// went bad (and then it is refused too, never reuse).
-				_, err = e.srv.ExchangeCode(ctx, good)
+				_, err = e.Server.ExchangeCode(ctx, good)
 				switch {
 				case tt.redeemed && err != nil:
 					t.Errorf("the rightful exchange afterwards: %v", err)
@@ -223,56 +224,56 @@ func TestExchangeCodeReuse(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
 		e := flowOpen(t, db)
-		c := e.client(flowConfidential)
-		ap := e.authorize(c, "alice")
-		req := flowCodeRequest(c, ap)
-		first := e.exchange(req)
-		if _, err := e.verify(first.AccessToken); err != nil {
+		c := e.client(testenv.Confidential)
+		ap := e.Authorize(c, "alice")
+		req := testenv.CodeRequest(c, ap)
+		first := e.Exchange(req)
+		if _, err := e.Verify(first.AccessToken); err != nil {
 			t.Fatalf("first access token: %v", err)
 		}
-		e.clk.Advance(time.Second)
+		e.Clock.Advance(time.Second)
 
-		resp, err := e.srv.ExchangeCode(ctx, req)
+		resp, err := e.Server.ExchangeCode(ctx, req)
 		if !errors.Is(err, token.ErrReused) || errCode(err) != "invalid_grant" {
 			t.Fatalf("second exchange: got %v (%s), want ErrReused (invalid_grant)", err, errCode(err))
 		}
 		if diff := cmp.Diff(token.Response{}, resp); diff != "" {
 			t.Errorf("tokens returned on reuse:\n%s", diff)
 		}
-		g := e.grant(ap.Grant.ID)
+		g := e.Grant(ap.Grant.ID)
 		if g.Status != store.GrantRevoked || g.RevokeReason != grant.ReasonCodeReused {
 			t.Fatalf("grant after code reuse: %s (%q), want revoked (code_reused)", g.Status, g.RevokeReason)
 		}
-		snap := e.snapshot()
+		snap := e.Snapshot()
 		if diff := cmp.Diff(map[string]int{grant.EventGrantCreated: 1, grant.EventGrantActivated: 1,
-			grant.EventGrantRevoked: 1, grant.EventCodeReused: 1}, flowAudit(snap, g.ID)); diff != "" {
+			grant.EventGrantRevoked: 1, grant.EventCodeReused: 1}, testenv.AuditCounts(snap, g.ID)); diff != "" {
 			t.Errorf("audit trail (-want +got):\n%s", diff)
 		}
-		if rows := flowRows(snap, "audit_events", "type", grant.EventCodeReused); len(rows) != 1 ||
+		if rows := testenv.Rows(snap, "audit_events", "type", grant.EventCodeReused); len(rows) != 1 ||
 			rows[0]["reason"] != grant.ReasonCodeReused || rows[0]["client_id"] != c.ID {
 			t.Errorf("code.reused audit rows: %v", rows)
 		}
-		if act := flowActive(snap, "grant_id", g.ID); len(act) != 0 {
+		if act := testenv.ActiveRefresh(snap, "grant_id", g.ID); len(act) != 0 {
 			t.Errorf("%d active refresh tokens under the revoked grant", len(act))
 		}
-		if n := e.events.Count(grant.EventCodeReused); n != 1 {
-			t.Errorf("observer heard %d code.reused events, want 1 (%v)", n, e.events.Types())
+		if n := e.Events.Count(grant.EventCodeReused); n != 1 {
+			t.Errorf("observer heard %d code.reused events, want 1 (%v)", n, e.Events.Types())
 		}
-		if n := e.events.Count(grant.EventGrantRevoked); n != 1 {
-			t.Errorf("observer heard %d grant.revoked events, want 1 (%v)", n, e.events.Types())
+		if n := e.Events.Count(grant.EventGrantRevoked); n != 1 {
+			t.Errorf("observer heard %d grant.revoked events, want 1 (%v)", n, e.Events.Types())
 		}
 		flowNoMaterial(t, snap, ap.Code, first.RefreshToken)
 
-		_, err = e.srv.Refresh(ctx, token.RefreshRequest{ClientID: c.ID, ClientSecret: c.Secret, RefreshToken: first.RefreshToken})
+		_, err = e.Server.Refresh(ctx, token.RefreshRequest{ClientID: c.ID, ClientSecret: c.Secret, RefreshToken: first.RefreshToken})
 		if !errors.Is(err, token.ErrInvalidGrant) {
 			t.Errorf("refresh with the first exchange's token: got %v, want invalid_grant", err)
 		}
-		if _, err := e.verify(first.AccessToken); !errors.Is(err, token.ErrGrantInactive) {
+		if _, err := e.Verify(first.AccessToken); !errors.Is(err, token.ErrGrantInactive) {
 			t.Errorf("first access token after code reuse: got %v, want ErrGrantInactive", err)
 		}
 
 		for i := 3; i <= 5; i++ {
-			_, err = e.srv.ExchangeCode(ctx, req)
+			_, err = e.Server.ExchangeCode(ctx, req)
 			if !errors.Is(err, token.ErrInvalidGrant) {
 				t.Fatalf("exchange %d: got %v, want invalid_grant", i, err)
 			}
@@ -280,10 +281,10 @@ func TestExchangeCodeReuse(t *testing.T) {
 		// A leaked code replayed again and again is audited and reported
 		// once, not once per presentation.
 		if diff := cmp.Diff(map[string]int{grant.EventGrantCreated: 1, grant.EventGrantActivated: 1,
-			grant.EventGrantRevoked: 1, grant.EventCodeReused: 1}, flowAudit(e.snapshot(), g.ID)); diff != "" {
+			grant.EventGrantRevoked: 1, grant.EventCodeReused: 1}, testenv.AuditCounts(e.Snapshot(), g.ID)); diff != "" {
 			t.Errorf("audit trail after five presentations (-want +got):\n%s", diff)
 		}
-		if n := e.events.Count(grant.EventCodeReused); n != 1 {
+		if n := e.Events.Count(grant.EventCodeReused); n != 1 {
 			t.Errorf("observer heard %d code.reused events after five presentations, want 1", n)
 		}
 	})
@@ -300,27 +301,27 @@ func TestExchangeCodeReplayWithoutProof(t *testing.T) {
 		ctx := context.Background()
 		e := flowOpen(t, db)
 		c := e.client() // public
-		ap := e.authorize(c, "alice")
-		req := flowCodeRequest(c, ap)
-		e.exchange(req)
-		before := e.snapshot()
+		ap := e.Authorize(c, "alice")
+		req := testenv.CodeRequest(c, ap)
+		e.Exchange(req)
+		before := e.Snapshot()
 		bad := req
 		bad.CodeVerifier = strings.Repeat("x", 43)
-		_, err := e.srv.ExchangeCode(ctx, bad)
+		_, err := e.Server.ExchangeCode(ctx, bad)
 		if !errors.Is(err, token.ErrInvalidGrant) || errors.Is(err, token.ErrReused) {
 			t.Fatalf("replay with a wrong verifier = %v, want invalid_grant, not reuse", err)
 		}
-		if diff := cmp.Diff(before, e.snapshot()); diff != "" {
+		if diff := cmp.Diff(before, e.Snapshot()); diff != "" {
 			t.Errorf("a replay without proof changed the database (-before +after):\n%s", diff)
 		}
-		if n := e.events.Count(grant.EventCodeReused); n != 0 {
+		if n := e.Events.Count(grant.EventCodeReused); n != 0 {
 			t.Errorf("observer heard %d code.reused events, want 0", n)
 		}
 		// With the right verifier it is reuse.
-		if _, err := e.srv.ExchangeCode(ctx, req); !errors.Is(err, token.ErrReused) {
+		if _, err := e.Server.ExchangeCode(ctx, req); !errors.Is(err, token.ErrReused) {
 			t.Fatalf("replay with the right verifier = %v, want ErrReused", err)
 		}
-		if g := e.grant(ap.Grant.ID); g.Status != store.GrantRevoked {
+		if g := e.Grant(ap.Grant.ID); g.Status != store.GrantRevoked {
 			t.Errorf("grant after a proven replay: %s, want revoked", g.Status)
 		}
 	})
@@ -352,28 +353,28 @@ func TestExchangeCodeLiveness(t *testing.T) {
 				t.Parallel()
 				e := flowOpen(t, db)
 				c := e.client()
-				req := flowCodeRequest(c, e.authorize(c, "alice"))
-				before := e.snapshot()
+				req := testenv.CodeRequest(c, e.Authorize(c, "alice"))
+				before := e.Snapshot()
 				e.setLive(tt.live)
-				resp, err := e.srv.ExchangeCode(context.Background(), req)
+				resp, err := e.Server.ExchangeCode(context.Background(), req)
 				if !errors.Is(err, tt.want) || errCode(err) != tt.code || errors.Is(err, token.ErrInvalidGrant) != tt.invalid {
 					t.Fatalf("got %v (%s), want %v (%s)", err, errCode(err), tt.want, tt.code)
 				}
 				if diff := cmp.Diff(token.Response{}, resp); diff != "" {
 					t.Errorf("tokens returned with the error:\n%s", diff)
 				}
-				if diff := cmp.Diff(before, e.snapshot()); diff != "" {
+				if diff := cmp.Diff(before, e.Snapshot()); diff != "" {
 					t.Fatalf("the refused exchange changed the database (-before +after):\n%s", diff)
 				}
 				wantEvents := 0
 				if tt.invalid {
 					wantEvents = 1
 				}
-				if n := e.events.Count(grant.EventLivenessRefused); n != wantEvents {
+				if n := e.Events.Count(grant.EventLivenessRefused); n != wantEvents {
 					t.Errorf("observer heard %d %s events, want %d", n, grant.EventLivenessRefused, wantEvents)
 				}
 				e.setLive(nil)
-				if _, err := e.srv.ExchangeCode(context.Background(), req); err != nil {
+				if _, err := e.Server.ExchangeCode(context.Background(), req); err != nil {
 					t.Errorf("exchange once live again: %v", err)
 				}
 			})
@@ -419,11 +420,11 @@ func TestExchangeCodeChangedMeanwhile(t *testing.T) {
 		want   error
 	}{
 		{"deleted by the sweep", func(ctx context.Context, tx store.Tx, _ string) error {
-			_, err := tx.DeleteExpiredAuthCodes(ctx, flowT0.Add(24*time.Hour), 100)
+			_, err := tx.DeleteExpiredAuthCodes(ctx, testenv.T0.Add(24*time.Hour), 100)
 			return err
 		}, token.ErrGrantExpired},
 		{"revoked", func(ctx context.Context, tx store.Tx, grantID string) error {
-			_, err := tx.RevokeAuthCodes(ctx, []string{grantID}, flowT0)
+			_, err := tx.RevokeAuthCodes(ctx, []string{grantID}, testenv.T0)
 			return err
 		}, token.ErrInvalidGrant},
 	}
@@ -434,20 +435,20 @@ func TestExchangeCodeChangedMeanwhile(t *testing.T) {
 				ctx := context.Background()
 				cs := &codeChanger{Store: db.Harness.Open(t, nil)}
 				e := flowOver(t, cs)
-				c := e.client(flowConfidential)
-				ap := e.authorize(c, "alice")
+				c := e.client(testenv.Confidential)
+				ap := e.Authorize(c, "alice")
 				cs.change = func(ctx context.Context, tx store.Tx) error { return tc.change(ctx, tx, ap.Grant.ID) }
-				resp, err := e.srv.ExchangeCode(ctx, flowCodeRequest(c, ap))
+				resp, err := e.Server.ExchangeCode(ctx, testenv.CodeRequest(c, ap))
 				if !errors.Is(err, tc.want) || errors.Is(err, token.ErrReused) {
 					t.Fatalf("ExchangeCode = %v, want %v and not ErrReused", err, tc.want)
 				}
 				if diff := cmp.Diff(token.Response{}, resp); diff != "" {
 					t.Errorf("tokens returned:\n%s", diff)
 				}
-				if g := e.grant(ap.Grant.ID); g.Status != store.GrantActive {
+				if g := e.Grant(ap.Grant.ID); g.Status != store.GrantActive {
 					t.Errorf("grant is %s (%q), want still active", g.Status, g.RevokeReason)
 				}
-				if n := e.events.Count(grant.EventCodeReused); n != 0 {
+				if n := e.Events.Count(grant.EventCodeReused); n != 0 {
 					t.Errorf("observer heard %d code.reused events, want none", n)
 				}
 			})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/grantkit/grantkit/internal/faultstore"
 	"github.com/grantkit/grantkit/internal/testdb"
+	"github.com/grantkit/grantkit/internal/testenv"
 	"github.com/grantkit/grantkit/store"
 	"github.com/grantkit/grantkit/token"
 )
@@ -41,71 +42,71 @@ func TestFaults(t *testing.T) {
 	}{
 		{name: "ExchangeCode", setup: func(e *flowEnv) op {
 			c := e.client()
-			req := flowCodeRequest(c, e.authorize(c, "alice"))
+			req := testenv.CodeRequest(c, e.Authorize(c, "alice"))
 			return func(ctx context.Context, srv *token.Server) (token.Response, error) {
 				return srv.ExchangeCode(ctx, req)
 			}
 		}},
 		{name: "ExchangeCode confidential without refresh", setup: func(e *flowEnv) op {
-			c := e.client(flowConfidential, flowNoRefresh)
-			req := flowCodeRequest(c, e.authorize(c, "alice"))
+			c := e.client(testenv.Confidential, testenv.NoRefresh)
+			req := testenv.CodeRequest(c, e.Authorize(c, "alice"))
 			return func(ctx context.Context, srv *token.Server) (token.Response, error) {
 				return srv.ExchangeCode(ctx, req)
 			}
 		}},
 		{name: "ExchangeCode reused", want: token.ErrReused, setup: func(e *flowEnv) op {
 			c := e.client()
-			req := flowCodeRequest(c, e.authorize(c, "alice"))
-			e.exchange(req)
+			req := testenv.CodeRequest(c, e.Authorize(c, "alice"))
+			e.Exchange(req)
 			return func(ctx context.Context, srv *token.Server) (token.Response, error) {
 				return srv.ExchangeCode(ctx, req)
 			}
 		}},
 		{name: "Refresh", setup: func(e *flowEnv) op {
-			sess := e.login("alice", flowConfidential)
+			sess := e.login("alice", testenv.Confidential)
 			return func(ctx context.Context, srv *token.Server) (token.Response, error) {
-				return srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken))
+				return srv.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken))
 			}
 		}},
 		{name: "Refresh narrowing scope", setup: func(e *flowEnv) op {
 			sess := e.login("alice")
-			req := sess.refreshRequest(sess.Resp.RefreshToken)
+			req := sess.RefreshRequest(sess.Resp.RefreshToken)
 			req.Scopes = []string{"read"}
 			return func(ctx context.Context, srv *token.Server) (token.Response, error) { return srv.Refresh(ctx, req) }
 		}},
 		{name: "Refresh reused, RevokeGrant", want: token.ErrReused, setup: func(e *flowEnv) op {
 			sess := e.login("alice")
-			e.refresh(sess, sess.Resp.RefreshToken)
+			e.MustRefresh(sess.Client, sess.Resp.RefreshToken)
 			return func(ctx context.Context, srv *token.Server) (token.Response, error) {
-				return srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken))
+				return srv.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken))
 			}
 		}},
 		{name: "Refresh reused, RevokeFamily", want: token.ErrReused,
 			opts: []func(*token.ServerConfig){func(c *token.ServerConfig) { c.ReusePolicy = token.RevokeFamily }},
 			setup: func(e *flowEnv) op {
 				sess := e.login("alice")
-				e.refresh(sess, sess.Resp.RefreshToken)
+				e.MustRefresh(sess.Client, sess.Resp.RefreshToken)
 				return func(ctx context.Context, srv *token.Server) (token.Response, error) {
-					return srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken))
+					return srv.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken))
 				}
 			}},
 		{name: "Refresh retry within the leeway",
 			opts: []func(*token.ServerConfig){func(c *token.ServerConfig) { c.ReuseLeeway = time.Minute }},
 			setup: func(e *flowEnv) op {
 				sess := e.login("alice")
-				e.refresh(sess, sess.Resp.RefreshToken)
-				e.clk.Advance(time.Second)
+				e.MustRefresh(sess.Client, sess.Resp.RefreshToken)
+				e.Clock.Advance(time.Second)
 				return func(ctx context.Context, srv *token.Server) (token.Response, error) {
-					return srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken))
+					return srv.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken))
 				}
 			}},
 		{name: "Refresh overtaken by a concurrent rotation", want: token.ErrReused,
 			wrap: func(s store.Store) store.Store { return flowStale{s} },
 			setup: func(e *flowEnv) op {
 				sess := e.login("alice")
-				e.refresh(sess, sess.Resp.RefreshToken)
+				e.MustRefresh(sess.Client, sess.Resp.RefreshToken)
 				return func(ctx context.Context, srv *token.Server) (token.Response, error) {
-					return srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken))
+					return srv.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken))
 				}
 			}},
 		{name: "Refresh overtaken within the leeway",
@@ -113,9 +114,9 @@ func TestFaults(t *testing.T) {
 			wrap: func(s store.Store) store.Store { return flowStale{s} },
 			setup: func(e *flowEnv) op {
 				sess := e.login("alice")
-				e.refresh(sess, sess.Resp.RefreshToken)
+				e.MustRefresh(sess.Client, sess.Resp.RefreshToken)
 				return func(ctx context.Context, srv *token.Server) (token.Response, error) {
-					return srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken))
+					return srv.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken))
 				}
 			}},
 	}
@@ -132,18 +133,18 @@ func TestFaults(t *testing.T) {
 				// Count the calls on a twin.
 				twin := flowOpen(t, db, tt.opts...)
 				twinOp := tt.setup(twin)
-				probe := faultstore.Wrap(wrap(twin.s), 0)
-				_, srv := twin.server(probe)
-				if _, err := twinOp(ctx, srv); !flowIs(err, tt.want) {
+				probe := faultstore.Wrap(wrap(twin.Store), 0)
+				_, srv := twin.ServerOver(probe)
+				if _, err := twinOp(ctx, srv); !testenv.Is(err, tt.want) {
 					t.Fatalf("probe run: got %v, want %v", err, tt.want)
 				}
 				calls := probe.Trace()
 
 				e := flowOpen(t, db, tt.opts...)
 				run := tt.setup(e)
-				before, heard := e.snapshot(), len(e.events.Types())
+				before, heard := e.Snapshot(), len(e.Events.Types())
 				for k := 1; k <= len(calls); k++ {
-					_, srv := e.server(faultstore.Wrap(wrap(e.s), k))
+					_, srv := e.ServerOver(faultstore.Wrap(wrap(e.Store), k))
 					resp, err := run(ctx, srv)
 					if !errors.Is(err, faultstore.ErrInjected) {
 						t.Fatalf("failure at call %d (%s): got %v, want the injected error", k, calls[k-1], err)
@@ -154,19 +155,19 @@ func TestFaults(t *testing.T) {
 					if diff := cmp.Diff(token.Response{}, resp); diff != "" {
 						t.Errorf("failure at call %d (%s): tokens returned:\n%s", k, calls[k-1], diff)
 					}
-					if diff := cmp.Diff(before, e.snapshot()); diff != "" {
+					if diff := cmp.Diff(before, e.Snapshot()); diff != "" {
 						t.Fatalf("failure at call %d (%s) left half-done state (-before +after):\n%s", k, calls[k-1], diff)
 					}
-					if got := e.events.Types(); len(got) != heard {
+					if got := e.Events.Types(); len(got) != heard {
 						t.Errorf("failure at call %d (%s): the observer heard %v", k, calls[k-1], got[heard:])
 					}
 				}
 
 				// Without a failure: the same calls, and a change.
-				full := faultstore.Wrap(wrap(e.s), 0)
-				_, srv = e.server(full)
+				full := faultstore.Wrap(wrap(e.Store), 0)
+				_, srv = e.ServerOver(full)
 				resp, err := run(ctx, srv)
-				if !flowIs(err, tt.want) {
+				if !testenv.Is(err, tt.want) {
 					t.Fatalf("run without failure: got %v, want %v", err, tt.want)
 				}
 				if (err == nil) != (resp.AccessToken != "") {
@@ -175,7 +176,7 @@ func TestFaults(t *testing.T) {
 				if diff := cmp.Diff(calls, full.Trace()); diff != "" {
 					t.Errorf("calls differ from the twin's (-twin +run):\n%s", diff)
 				}
-				if cmp.Equal(before, e.snapshot()) {
+				if cmp.Equal(before, e.Snapshot()) {
 					t.Error("the operation changed nothing: the test proves nothing")
 				}
 				t.Logf("%d store calls: %v", len(calls), calls)

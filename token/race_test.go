@@ -9,6 +9,7 @@ import (
 
 	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/internal/testdb"
+	"github.com/grantkit/grantkit/internal/testenv"
 	"github.com/grantkit/grantkit/store"
 	"github.com/grantkit/grantkit/token"
 )
@@ -21,30 +22,14 @@ const (
 	flowLeeway = 10 * time.Second
 )
 
-// auditCount returns how many audit events of type typ grantID has.
-func (e *flowEnv) auditCount(grantID, typ string) int {
-	e.t.Helper()
-	p, err := e.s.ListAuditEvents(context.Background(), store.AuditFilter{GrantID: grantID}, store.Page{Limit: store.MaxPageLimit})
-	if err != nil {
-		e.t.Fatalf("ListAuditEvents: %v", err)
-	}
-	n := 0
-	for _, ev := range p.Items {
-		if ev.Type == typ {
-			n++
-		}
-	}
-	return n
-}
-
 // assertNoActiveRefresh fails the test if any of the grants holds an active
 // refresh token, reading every row of the refresh_tokens table.
 func (e *flowEnv) assertNoActiveRefresh(grantIDs []string) {
-	e.t.Helper()
-	snap := e.snapshot()
+	e.T.Helper()
+	snap := e.Snapshot()
 	for _, id := range grantIDs {
-		if act := flowActive(snap, "grant_id", id); len(act) != 0 {
-			e.t.Errorf("revoked grant %s holds %d active refresh tokens", id, len(act))
+		if act := testenv.ActiveRefresh(snap, "grant_id", id); len(act) != 0 {
+			e.T.Errorf("revoked grant %s holds %d active refresh tokens", id, len(act))
 		}
 	}
 }
@@ -52,16 +37,16 @@ func (e *flowEnv) assertNoActiveRefresh(grantIDs []string) {
 // assertDead checks that a revoked grant's tokens are dead: the refresh
 // token (if any) fails with invalid_grant and the access token fails the
 // Verifier.
-func (e *flowEnv) assertDead(round int, sess flowSession, resp token.Response) {
-	e.t.Helper()
+func (e *flowEnv) assertDead(round int, sess testenv.Session, resp token.Response) {
+	e.T.Helper()
 	if resp.RefreshToken != "" {
-		if _, err := e.srv.Refresh(context.Background(), sess.refreshRequest(resp.RefreshToken)); !errors.Is(err, token.ErrInvalidGrant) {
-			e.t.Errorf("round %d: the winner's refresh token: got %v, want invalid_grant", round, err)
+		if _, err := e.Server.Refresh(context.Background(), sess.RefreshRequest(resp.RefreshToken)); !errors.Is(err, token.ErrInvalidGrant) {
+			e.T.Errorf("round %d: the winner's refresh token: got %v, want invalid_grant", round, err)
 		}
 	}
 	if resp.AccessToken != "" {
-		if _, err := e.verify(resp.AccessToken); !errors.Is(err, token.ErrGrantInactive) {
-			e.t.Errorf("round %d: the winner's access token: got %v, want ErrGrantInactive", round, err)
+		if _, err := e.Verify(resp.AccessToken); !errors.Is(err, token.ErrGrantInactive) {
+			e.T.Errorf("round %d: the winner's access token: got %v, want ErrGrantInactive", round, err)
 		}
 	}
 }
@@ -80,15 +65,14 @@ func TestRaceRefresh(t *testing.T) {
 		c := e.client()
 		var grants []string
 		for round := range flowRounds {
-			ap := e.authorize(c, fmt.Sprintf("user-%d", round))
-			sess := flowSession{Client: c, Grant: ap.Grant, Resp: e.exchange(flowCodeRequest(c, ap))}
-			grants = append(grants, ap.Grant.ID)
+			sess := e.Login(c, fmt.Sprintf("user-%d", round))
+			grants = append(grants, sess.Grant.ID)
 
 			resps := make([]token.Response, flowRacers)
 			errs := make([]error, flowRacers)
 			fns := make([]func(), flowRacers)
 			for i := range fns {
-				fns[i] = func() { resps[i], errs[i] = e.srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken)) }
+				fns[i] = func() { resps[i], errs[i] = e.Server.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken)) }
 			}
 			testdb.Together(fns...)
 
@@ -110,10 +94,10 @@ func TestRaceRefresh(t *testing.T) {
 			if reused < 1 {
 				t.Errorf("round %d: no loser was told about reuse", round)
 			}
-			if n := e.auditCount(ap.Grant.ID, grant.EventRefreshReused); n != 1 {
+			if n := e.AuditCount(sess.Grant.ID, grant.EventRefreshReused); n != 1 {
 				t.Errorf("round %d: %d refresh.reused events, want 1", round, n)
 			}
-			if g := e.grant(ap.Grant.ID); g.Status != store.GrantRevoked || g.RevokeReason != grant.ReasonRefreshReused {
+			if g := e.Grant(sess.Grant.ID); g.Status != store.GrantRevoked || g.RevokeReason != grant.ReasonRefreshReused {
 				t.Fatalf("round %d: grant %s (%q), want revoked for reuse", round, g.Status, g.RevokeReason)
 			}
 			e.assertDead(round, sess, winner)
@@ -132,19 +116,19 @@ func TestRaceExchangeCode(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
 		e := flowOpen(t, db)
-		c := e.client(flowConfidential)
+		c := e.client(testenv.Confidential)
 		var grants []string
 		for round := range flowRounds {
-			ap := e.authorize(c, fmt.Sprintf("user-%d", round))
-			sess := flowSession{Client: c, Grant: ap.Grant}
+			ap := e.Authorize(c, fmt.Sprintf("user-%d", round))
+			sess := testenv.Session{Client: c, Grant: ap.Grant}
 			grants = append(grants, ap.Grant.ID)
-			req := flowCodeRequest(c, ap)
+			req := testenv.CodeRequest(c, ap)
 
 			resps := make([]token.Response, flowRacers)
 			errs := make([]error, flowRacers)
 			fns := make([]func(), flowRacers)
 			for i := range fns {
-				fns[i] = func() { resps[i], errs[i] = e.srv.ExchangeCode(ctx, req) }
+				fns[i] = func() { resps[i], errs[i] = e.Server.ExchangeCode(ctx, req) }
 			}
 			testdb.Together(fns...)
 
@@ -166,13 +150,13 @@ func TestRaceExchangeCode(t *testing.T) {
 			if reused < 1 {
 				t.Errorf("round %d: no loser was told about reuse", round)
 			}
-			if g := e.grant(ap.Grant.ID); g.Status != store.GrantRevoked || g.RevokeReason != grant.ReasonCodeReused {
+			if g := e.Grant(ap.Grant.ID); g.Status != store.GrantRevoked || g.RevokeReason != grant.ReasonCodeReused {
 				t.Fatalf("round %d: grant %s (%q), want revoked for code reuse", round, g.Status, g.RevokeReason)
 			}
-			if n := e.auditCount(ap.Grant.ID, grant.EventGrantRevoked); n != 1 {
+			if n := e.AuditCount(ap.Grant.ID, grant.EventGrantRevoked); n != 1 {
 				t.Errorf("round %d: %d grant.revoked events, want 1", round, n)
 			}
-			if e.auditCount(ap.Grant.ID, grant.EventCodeReused) < 1 {
+			if e.AuditCount(ap.Grant.ID, grant.EventCodeReused) < 1 {
 				t.Errorf("round %d: no code.reused event", round)
 			}
 			e.assertDead(round, sess, winner)
@@ -197,9 +181,8 @@ func TestRaceRevokeRefresh(t *testing.T) {
 		var grants []string
 		refreshed := 0
 		for round := range flowRounds {
-			ap := e.authorize(c, fmt.Sprintf("user-%d", round))
-			sess := flowSession{Client: c, Grant: ap.Grant, Resp: e.exchange(flowCodeRequest(c, ap))}
-			grants = append(grants, ap.Grant.ID)
+			sess := e.Login(c, fmt.Sprintf("user-%d", round))
+			grants = append(grants, sess.Grant.ID)
 			family := e.refreshRow(sess.Resp.RefreshToken).FamilyID
 
 			var (
@@ -209,8 +192,10 @@ func TestRaceRevokeRefresh(t *testing.T) {
 				errRevoke  error
 			)
 			testdb.Together(
-				func() { resp, errRefresh = e.srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken)) },
-				func() { revoked, errRevoke = e.m.Revoke(ctx, []string{ap.Grant.ID}, grant.ReasonUserRevoked, "alice") },
+				func() { resp, errRefresh = e.Server.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken)) },
+				func() {
+					revoked, errRevoke = e.Manager.Revoke(ctx, []string{sess.Grant.ID}, grant.ReasonUserRevoked, "alice")
+				},
 			)
 			if errRevoke != nil || len(revoked) != 1 {
 				t.Fatalf("round %d: Revoke: %d revoked, %v", round, len(revoked), errRevoke)
@@ -222,10 +207,10 @@ func TestRaceRevokeRefresh(t *testing.T) {
 				t.Errorf("round %d: refresh racing a revocation: got %v (%s), want success or invalid_grant",
 					round, errRefresh, errCode(errRefresh))
 			}
-			if _, err := e.s.GetRefreshFamilyHead(ctx, family); !errors.Is(err, store.ErrNotFound) {
+			if _, err := e.Store.GetRefreshFamilyHead(ctx, family); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("round %d: the revoked grant's family still has an active token (%v)", round, err)
 			}
-			if g := e.grant(ap.Grant.ID); g.Status != store.GrantRevoked || g.RevokeReason != grant.ReasonUserRevoked {
+			if g := e.Grant(sess.Grant.ID); g.Status != store.GrantRevoked || g.RevokeReason != grant.ReasonUserRevoked {
 				t.Errorf("round %d: grant %s (%q)", round, g.Status, g.RevokeReason)
 			}
 			e.assertDead(round, sess, resp)
@@ -248,20 +233,19 @@ func TestRaceLeewayRetry(t *testing.T) {
 		e := flowOpen(t, db, func(c *token.ServerConfig) { c.ReuseLeeway = flowLeeway })
 		c := e.client()
 		for round := range flowRounds {
-			ap := e.authorize(c, fmt.Sprintf("user-%d", round))
-			sess := flowSession{Client: c, Grant: ap.Grant, Resp: e.exchange(flowCodeRequest(c, ap))}
+			sess := e.Login(c, fmt.Sprintf("user-%d", round))
 			family := e.refreshRow(sess.Resp.RefreshToken).FamilyID
 
 			var resps [2]token.Response
 			var errs [2]error
 			testdb.Together(
-				func() { resps[0], errs[0] = e.srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken)) },
-				func() { resps[1], errs[1] = e.srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken)) },
+				func() { resps[0], errs[0] = e.Server.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken)) },
+				func() { resps[1], errs[1] = e.Server.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken)) },
 			)
 			if errs[0] != nil || errs[1] != nil {
 				t.Fatalf("round %d: a refresh and its retry within the leeway: %v", round, errs)
 			}
-			head, err := e.s.GetRefreshFamilyHead(ctx, family)
+			head, err := e.Store.GetRefreshFamilyHead(ctx, family)
 			if err != nil {
 				t.Fatalf("round %d: family head: %v", round, err)
 			}
@@ -277,15 +261,15 @@ func TestRaceLeewayRetry(t *testing.T) {
 			if live != 1 {
 				t.Errorf("round %d: %d of the two returned refresh tokens are active, want exactly 1", round, live)
 			}
-			if g := e.grant(ap.Grant.ID); g.Status != store.GrantActive {
+			if g := e.Grant(sess.Grant.ID); g.Status != store.GrantActive {
 				t.Errorf("round %d: grant %s after a retry within the leeway", round, g.Status)
 			}
-			if n := e.auditCount(ap.Grant.ID, grant.EventRefreshReused); n != 0 {
+			if n := e.AuditCount(sess.Grant.ID, grant.EventRefreshReused); n != 0 {
 				t.Errorf("round %d: %d refresh.reused events", round, n)
 			}
 		}
 		// Every family has exactly one active token.
-		snap := e.snapshot()
+		snap := e.Snapshot()
 		families := map[any]int{}
 		for _, r := range snap["refresh_tokens"] {
 			if r["revoked_at"] == nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/internal/testdb"
+	"github.com/grantkit/grantkit/internal/testenv"
 	"github.com/grantkit/grantkit/store"
 	"github.com/grantkit/grantkit/token"
 )
@@ -27,19 +28,19 @@ func TestRefreshRotation(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
 		e := flowOpen(t, db)
-		sess := e.login("alice", flowConfidential)
+		sess := e.login("alice", testenv.Confidential)
 		chain := []string{sess.Resp.RefreshToken}
 		for i := range 2 {
-			e.clk.Advance(time.Minute)
-			resp := e.refresh(sess, chain[i])
+			e.Clock.Advance(time.Minute)
+			resp := e.MustRefresh(sess.Client, chain[i])
 			if !strings.HasPrefix(resp.RefreshToken, "gk_rt_") || resp.RefreshToken == chain[i] {
 				t.Fatalf("rotation %d returned refresh token %.10q…", i+1, resp.RefreshToken)
 			}
-			claims, err := e.verify(resp.AccessToken)
+			claims, err := e.Verify(resp.AccessToken)
 			if err != nil {
 				t.Fatalf("rotation %d: access token: %v", i+1, err)
 			}
-			if claims.GrantID != sess.Grant.ID || resp.Scope != "read write" || !claims.IssuedAt.Time().Equal(e.clk.Now()) {
+			if claims.GrantID != sess.Grant.ID || resp.Scope != "read write" || !claims.IssuedAt.Time().Equal(e.Clock.Now()) {
 				t.Errorf("rotation %d: claims %+v, scope %q", i+1, claims, resp.Scope)
 			}
 			chain = append(chain, resp.RefreshToken)
@@ -65,16 +66,16 @@ func TestRefreshRotation(t *testing.T) {
 					r.RevokeReason, r.Active(), wantParent, wantReason)
 			}
 		}
-		head, err := e.s.GetRefreshFamilyHead(context.Background(), rows[0].FamilyID)
+		head, err := e.Store.GetRefreshFamilyHead(context.Background(), rows[0].FamilyID)
 		if err != nil || head.ID != rows[2].ID {
 			t.Fatalf("family head %v, %v; want the last token", head.ID, err)
 		}
-		if act := flowActive(e.snapshot(), "family_id", rows[0].FamilyID); len(act) != 1 {
+		if act := testenv.ActiveRefresh(e.Snapshot(), "family_id", rows[0].FamilyID); len(act) != 1 {
 			t.Errorf("%d active tokens in the family, want 1", len(act))
 		}
-		flowNoMaterial(t, e.snapshot(), chain...)
+		flowNoMaterial(t, e.Snapshot(), chain...)
 
-		_, err = e.srv.Refresh(context.Background(), sess.refreshRequest(chain[0]))
+		_, err = e.Server.Refresh(context.Background(), sess.RefreshRequest(chain[0]))
 		if !errors.Is(err, token.ErrReused) || errCode(err) != "invalid_grant" {
 			t.Fatalf("rotated token presented again: got %v (%s), want ErrReused (invalid_grant)", err, errCode(err))
 		}
@@ -111,15 +112,15 @@ func TestRefreshReusePolicy(t *testing.T) {
 				sess := e.login("alice")
 				// A second family on the same grant: the same authorization
 				// again reuses the active grant.
-				ap := e.authorize(sess.Client, "alice")
+				ap := e.Authorize(sess.Client, "alice")
 				if ap.Grant.ID != sess.Grant.ID {
 					t.Fatalf("second authorization made grant %s, want the active %s", ap.Grant.ID, sess.Grant.ID)
 				}
-				other := e.exchange(flowCodeRequest(sess.Client, ap))
+				other := e.Exchange(testenv.CodeRequest(sess.Client, ap))
 
-				next := e.refresh(sess, sess.Resp.RefreshToken)
-				e.clk.Advance(time.Second)
-				resp, err := e.srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken))
+				next := e.MustRefresh(sess.Client, sess.Resp.RefreshToken)
+				e.Clock.Advance(time.Second)
+				resp, err := e.Server.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken))
 				if !errors.Is(err, token.ErrReused) || errCode(err) != "invalid_grant" {
 					t.Fatalf("reuse: got %v (%s), want ErrReused (invalid_grant)", err, errCode(err))
 				}
@@ -127,32 +128,32 @@ func TestRefreshReusePolicy(t *testing.T) {
 					t.Errorf("tokens returned on reuse:\n%s", diff)
 				}
 
-				g := e.grant(sess.Grant.ID)
+				g := e.Grant(sess.Grant.ID)
 				if g.Status != tt.wantGrant {
 					t.Fatalf("grant is %s, want %s", g.Status, tt.wantGrant)
 				}
-				snap := e.snapshot()
-				if diff := cmp.Diff(tt.wantAudit, flowAudit(snap, g.ID)); diff != "" {
+				snap := e.Snapshot()
+				if diff := cmp.Diff(tt.wantAudit, testenv.AuditCounts(snap, g.ID)); diff != "" {
 					t.Errorf("audit trail (-want +got):\n%s", diff)
 				}
-				if n := e.events.Count(grant.EventRefreshReused); n != 1 {
-					t.Errorf("observer heard %d refresh.reused, want 1: %v", n, e.events.Types())
+				if n := e.Events.Count(grant.EventRefreshReused); n != 1 {
+					t.Errorf("observer heard %d refresh.reused, want 1: %v", n, e.Events.Types())
 				}
 				// The observer hears the revocation the policy caused, like
 				// the audit trail records it.
-				if n, want := e.events.Count(grant.EventGrantRevoked), tt.wantAudit[grant.EventGrantRevoked]; n != want {
-					t.Errorf("observer heard %d grant.revoked, want %d: %v", n, want, e.events.Types())
+				if n, want := e.Events.Count(grant.EventGrantRevoked), tt.wantAudit[grant.EventGrantRevoked]; n != want {
+					t.Errorf("observer heard %d grant.revoked, want %d: %v", n, want, e.Events.Types())
 				}
 				family := e.refreshRow(next.RefreshToken).FamilyID
-				if act := flowActive(snap, "family_id", family); len(act) != 0 {
+				if act := testenv.ActiveRefresh(snap, "family_id", family); len(act) != 0 {
 					t.Errorf("%d active tokens left in the reused family", len(act))
 				}
 				if r := e.refreshRow(next.RefreshToken); r.Active() {
 					t.Errorf("the successor of the reused token is still active")
 				}
 
-				_, errOther := e.srv.Refresh(ctx, sess.refreshRequest(other.RefreshToken))
-				_, errAT := e.verify(next.AccessToken)
+				_, errOther := e.Server.Refresh(ctx, sess.RefreshRequest(other.RefreshToken))
+				_, errAT := e.Verify(next.AccessToken)
 				switch tt.policy {
 				case token.RevokeGrant:
 					if g.RevokeReason != grant.ReasonRefreshReused {
@@ -202,15 +203,15 @@ func TestRefreshOvertaken(t *testing.T) {
 				ctx := context.Background()
 				e := flowOpen(t, db, func(c *token.ServerConfig) { c.ReuseLeeway = tt.leeway })
 				sess := e.login("alice")
-				first := e.refresh(sess, sess.Resp.RefreshToken) // the request that won
-				_, srv := e.server(flowStale{e.s})
-				resp, err := srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken))
-				if !flowIs(err, tt.want) {
+				first := e.MustRefresh(sess.Client, sess.Resp.RefreshToken) // the request that won
+				_, srv := e.ServerOver(flowStale{e.Store})
+				resp, err := srv.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken))
+				if !testenv.Is(err, tt.want) {
 					t.Fatalf("got %v, want %v", err, tt.want)
 				}
 				family := e.refreshRow(first.RefreshToken).FamilyID
-				act := flowActive(e.snapshot(), "family_id", family)
-				g := e.grant(sess.Grant.ID)
+				act := testenv.ActiveRefresh(e.Snapshot(), "family_id", family)
+				g := e.Grant(sess.Grant.ID)
 				if tt.want != nil {
 					if len(act) != 0 || g.Status != store.GrantRevoked {
 						t.Errorf("after reuse: %d active tokens, grant %s", len(act), g.Status)
@@ -254,33 +255,33 @@ func TestRefreshScope(t *testing.T) {
 				t.Parallel()
 				e := flowOpen(t, db)
 				sess := e.login("alice")
-				req := sess.refreshRequest(sess.Resp.RefreshToken)
+				req := sess.RefreshRequest(sess.Resp.RefreshToken)
 				req.Scopes = tt.requested
-				before := e.snapshot()
-				resp, err := e.srv.Refresh(context.Background(), req)
-				if !flowIs(err, tt.want) {
+				before := e.Snapshot()
+				resp, err := e.Server.Refresh(context.Background(), req)
+				if !testenv.Is(err, tt.want) {
 					t.Fatalf("got %v, want %v", err, tt.want)
 				}
 				if tt.want != nil {
 					if got := errCode(err); got != "invalid_scope" {
 						t.Errorf("ErrorCode = %q, want invalid_scope", got)
 					}
-					if diff := cmp.Diff(before, e.snapshot()); diff != "" {
+					if diff := cmp.Diff(before, e.Snapshot()); diff != "" {
 						t.Fatalf("a refused refresh changed the database (-before +after):\n%s", diff)
 					}
-					e.refresh(sess, sess.Resp.RefreshToken) // still the family's live token
+					e.MustRefresh(sess.Client, sess.Resp.RefreshToken) // still the family's live token
 					return
 				}
 				if resp.Scope != tt.wantScope || resp.Claims.Scope != tt.wantScope {
 					t.Errorf("scope %q, claims scope %q; want %q", resp.Scope, resp.Claims.Scope, tt.wantScope)
 				}
-				if _, err := e.verify(resp.AccessToken); err != nil {
+				if _, err := e.Verify(resp.AccessToken); err != nil {
 					t.Errorf("narrowed access token: %v", err)
 				}
-				if got := e.grant(sess.Grant.ID).Scopes; !cmp.Equal(got, []string{"read", "write"}) {
+				if got := e.Grant(sess.Grant.ID).Scopes; !cmp.Equal(got, []string{"read", "write"}) {
 					t.Errorf("grant scopes changed to %v", got)
 				}
-				if again := e.refresh(sess, resp.RefreshToken); again.Scope != "read write" {
+				if again := e.MustRefresh(sess.Client, resp.RefreshToken); again.Scope != "read write" {
 					t.Errorf("next refresh without scope: %q, want the grant's", again.Scope)
 				}
 			})
@@ -324,14 +325,14 @@ func TestRefreshLifetimes(t *testing.T) {
 				sess := e.login("alice")
 				rt := sess.Resp.RefreshToken
 				for i, w := range tt.waits {
-					e.clk.Advance(w)
+					e.Clock.Advance(w)
 					last := i == len(tt.waits)-1
 					if !last || !tt.expired {
-						rt = e.refresh(sess, rt).RefreshToken
+						rt = e.MustRefresh(sess.Client, rt).RefreshToken
 						continue
 					}
-					before := e.snapshot()
-					resp, err := e.srv.Refresh(context.Background(), sess.refreshRequest(rt))
+					before := e.Snapshot()
+					resp, err := e.Server.Refresh(context.Background(), sess.RefreshRequest(rt))
 					if !errors.Is(err, token.ErrGrantExpired) || errCode(err) != "invalid_grant" {
 						t.Fatalf("refresh %d: got %v (%s), want ErrExpired (invalid_grant)", i+1, err, errCode(err))
 					}
@@ -341,7 +342,7 @@ func TestRefreshLifetimes(t *testing.T) {
 					if diff := cmp.Diff(token.Response{}, resp); diff != "" {
 						t.Errorf("tokens returned with the error:\n%s", diff)
 					}
-					if diff := cmp.Diff(before, e.snapshot()); diff != "" {
+					if diff := cmp.Diff(before, e.Snapshot()); diff != "" {
 						t.Errorf("an expired refresh changed the database (-before +after):\n%s", diff)
 					}
 				}
@@ -379,9 +380,9 @@ func TestRefreshLiveness(t *testing.T) {
 				t.Parallel()
 				e := flowOpen(t, db)
 				sess := e.login("alice")
-				before := e.snapshot()
+				before := e.Snapshot()
 				e.setLive(tt.live)
-				resp, err := e.srv.Refresh(context.Background(), sess.refreshRequest(sess.Resp.RefreshToken))
+				resp, err := e.Server.Refresh(context.Background(), sess.RefreshRequest(sess.Resp.RefreshToken))
 				if tt.want == nil {
 					if err != nil {
 						t.Fatalf("live subject: %v", err)
@@ -394,18 +395,18 @@ func TestRefreshLiveness(t *testing.T) {
 				if diff := cmp.Diff(token.Response{}, resp); diff != "" {
 					t.Errorf("tokens returned with the error:\n%s", diff)
 				}
-				if diff := cmp.Diff(before, e.snapshot()); diff != "" {
+				if diff := cmp.Diff(before, e.Snapshot()); diff != "" {
 					t.Fatalf("a refused refresh changed the database (-before +after):\n%s", diff)
 				}
 				wantEvents := 0
 				if tt.invalid {
 					wantEvents = 1
 				}
-				if n := e.events.Count(grant.EventLivenessRefused); n != wantEvents {
+				if n := e.Events.Count(grant.EventLivenessRefused); n != wantEvents {
 					t.Errorf("observer heard %d %s events, want %d", n, grant.EventLivenessRefused, wantEvents)
 				}
 				e.setLive(nil)
-				e.refresh(sess, sess.Resp.RefreshToken)
+				e.MustRefresh(sess.Client, sess.Resp.RefreshToken)
 			})
 		}
 	})
@@ -420,8 +421,8 @@ func TestRefreshLiveness(t *testing.T) {
 func TestRefreshRefused(t *testing.T) {
 	t.Parallel()
 	type fixture struct {
-		sess            flowSession // confidential
-		other, noRotate flowClient
+		sess            testenv.Session // confidential
+		other, noRotate testenv.Client
 	}
 	cases := []struct {
 		name string
@@ -452,12 +453,12 @@ func TestRefreshRefused(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
 				e := flowOpen(t, db)
-				f := &fixture{sess: e.login("alice", flowConfidential), other: e.client(flowConfidential), noRotate: e.client(flowNoRefresh)}
-				good := f.sess.refreshRequest(f.sess.Resp.RefreshToken)
+				f := &fixture{sess: e.login("alice", testenv.Confidential), other: e.client(testenv.Confidential), noRotate: e.client(testenv.NoRefresh)}
+				good := f.sess.RefreshRequest(f.sess.Resp.RefreshToken)
 				bad := good
 				tt.req(f, &bad)
-				before := e.snapshot()
-				resp, err := e.srv.Refresh(context.Background(), bad)
+				before := e.Snapshot()
+				resp, err := e.Server.Refresh(context.Background(), bad)
 				if !errors.Is(err, tt.want) || errCode(err) != tt.code {
 					t.Fatalf("got %v (%s), want %v (%s)", err, errCode(err), tt.want, tt.code)
 				}
@@ -467,10 +468,10 @@ func TestRefreshRefused(t *testing.T) {
 				if diff := cmp.Diff(token.Response{}, resp); diff != "" {
 					t.Errorf("tokens returned with the error:\n%s", diff)
 				}
-				if diff := cmp.Diff(before, e.snapshot()); diff != "" {
+				if diff := cmp.Diff(before, e.Snapshot()); diff != "" {
 					t.Fatalf("a refused refresh changed the database (-before +after):\n%s", diff)
 				}
-				if _, err := e.srv.Refresh(context.Background(), good); err != nil {
+				if _, err := e.Server.Refresh(context.Background(), good); err != nil {
 					t.Errorf("the rightful refresh afterwards: %v", err)
 				}
 			})
@@ -495,30 +496,30 @@ func TestRefreshLeeway(t *testing.T) {
 			e := flowOpen(t, db, func(c *token.ServerConfig) { c.ReuseLeeway = leeway })
 			sess := e.login("alice")
 			orig := sess.Resp.RefreshToken
-			first := e.refresh(sess, orig)
-			e.clk.Advance(leeway - time.Millisecond)
+			first := e.MustRefresh(sess.Client, orig)
+			e.Clock.Advance(leeway - time.Millisecond)
 
-			retry, err := e.srv.Refresh(ctx, sess.refreshRequest(orig))
+			retry, err := e.Server.Refresh(ctx, sess.RefreshRequest(orig))
 			if err != nil {
 				t.Fatalf("retry within the leeway: %v", err)
 			}
 			if retry.RefreshToken == first.RefreshToken || retry.RefreshToken == orig {
 				t.Fatalf("the retry returned an old refresh token")
 			}
-			if _, err := e.verify(retry.AccessToken); err != nil {
+			if _, err := e.Verify(retry.AccessToken); err != nil {
 				t.Errorf("retry's access token: %v", err)
 			}
 			family := e.refreshRow(orig).FamilyID
 			onlyHead := func(want string) {
 				t.Helper()
-				head, err := e.s.GetRefreshFamilyHead(ctx, family)
+				head, err := e.Store.GetRefreshFamilyHead(ctx, family)
 				if err != nil {
 					t.Fatalf("family head: %v", err)
 				}
 				if want := e.refreshRow(want); head.ID != want.ID || head.FamilyID != family {
 					t.Errorf("family head %s, want %s", head.ID, want.ID)
 				}
-				if act := flowActive(e.snapshot(), "family_id", family); len(act) != 1 {
+				if act := testenv.ActiveRefresh(e.Snapshot(), "family_id", family); len(act) != 1 {
 					t.Errorf("the family has %d active tokens, want exactly 1", len(act))
 				}
 			}
@@ -527,23 +528,23 @@ func TestRefreshLeeway(t *testing.T) {
 			if dead.Active() || dead.RevokeReason == "" {
 				t.Errorf("first successor after the retry: active %v reason %q, want revoked", dead.Active(), dead.RevokeReason)
 			}
-			if e.grant(sess.Grant.ID).Status != store.GrantActive || e.events.Count(grant.EventRefreshReused) != 0 {
+			if e.Grant(sess.Grant.ID).Status != store.GrantActive || e.Events.Count(grant.EventRefreshReused) != 0 {
 				t.Errorf("a retry within the leeway was treated as reuse")
 			}
 
 			// The retry's token rotates normally.
-			next := e.refresh(sess, retry.RefreshToken)
+			next := e.MustRefresh(sess.Client, retry.RefreshToken)
 			onlyHead(next.RefreshToken)
 
 			// A third presentation of the original token is reuse.
-			_, err = e.srv.Refresh(ctx, sess.refreshRequest(orig))
+			_, err = e.Server.Refresh(ctx, sess.RefreshRequest(orig))
 			if !errors.Is(err, token.ErrReused) {
 				t.Fatalf("third presentation: got %v, want ErrReused", err)
 			}
-			if g := e.grant(sess.Grant.ID); g.Status != store.GrantRevoked {
+			if g := e.Grant(sess.Grant.ID); g.Status != store.GrantRevoked {
 				t.Errorf("grant after the third presentation: %s", g.Status)
 			}
-			if act := flowActive(e.snapshot(), "family_id", family); len(act) != 0 {
+			if act := testenv.ActiveRefresh(e.Snapshot(), "family_id", family); len(act) != 0 {
 				t.Errorf("%d active tokens after reuse", len(act))
 			}
 		})
@@ -552,17 +553,17 @@ func TestRefreshLeeway(t *testing.T) {
 			name  string
 			delay time.Duration
 			// prepare, when set, runs after the delay, before the retry.
-			prepare func(t *testing.T, e *flowEnv, sess flowSession, first token.Response)
+			prepare func(t *testing.T, e *flowEnv, sess testenv.Session, first token.Response)
 		}{
 			{name: "retry at the leeway", delay: leeway},
 			{name: "retry after the leeway", delay: leeway + time.Second},
 			{name: "retry of a token the successor already rotated", delay: time.Second,
-				prepare: func(t *testing.T, e *flowEnv, sess flowSession, first token.Response) {
-					e.refresh(sess, first.RefreshToken)
+				prepare: func(t *testing.T, e *flowEnv, sess testenv.Session, first token.Response) {
+					e.MustRefresh(sess.Client, first.RefreshToken)
 				}},
 			{name: "retry after a retry", delay: time.Second,
-				prepare: func(t *testing.T, e *flowEnv, sess flowSession, _ token.Response) {
-					e.refresh(sess, sess.Resp.RefreshToken)
+				prepare: func(t *testing.T, e *flowEnv, sess testenv.Session, _ token.Response) {
+					e.MustRefresh(sess.Client, sess.Resp.RefreshToken)
 				}},
 		}
 		for _, tt := range cases {
@@ -570,23 +571,23 @@ func TestRefreshLeeway(t *testing.T) {
 				t.Parallel()
 				e := flowOpen(t, db, func(c *token.ServerConfig) { c.ReuseLeeway = leeway })
 				sess := e.login("alice")
-				first := e.refresh(sess, sess.Resp.RefreshToken)
-				e.clk.Advance(tt.delay)
+				first := e.MustRefresh(sess.Client, sess.Resp.RefreshToken)
+				e.Clock.Advance(tt.delay)
 				if tt.prepare != nil {
 					tt.prepare(t, e, sess, first)
 				}
-				resp, err := e.srv.Refresh(context.Background(), sess.refreshRequest(sess.Resp.RefreshToken))
+				resp, err := e.Server.Refresh(context.Background(), sess.RefreshRequest(sess.Resp.RefreshToken))
 				if !errors.Is(err, token.ErrReused) {
 					t.Fatalf("got %v, want ErrReused", err)
 				}
 				if diff := cmp.Diff(token.Response{}, resp); diff != "" {
 					t.Errorf("tokens returned on reuse:\n%s", diff)
 				}
-				g := e.grant(sess.Grant.ID)
+				g := e.Grant(sess.Grant.ID)
 				if g.Status != store.GrantRevoked || g.RevokeReason != grant.ReasonRefreshReused {
 					t.Errorf("grant %s (%q), want revoked for reuse", g.Status, g.RevokeReason)
 				}
-				if act := flowActive(e.snapshot(), "grant_id", g.ID); len(act) != 0 {
+				if act := testenv.ActiveRefresh(e.Snapshot(), "grant_id", g.ID); len(act) != 0 {
 					t.Errorf("%d active refresh tokens after reuse", len(act))
 				}
 			})
@@ -609,8 +610,8 @@ func TestRefreshReuseAfterRevocation(t *testing.T) {
 		e := flowOpen(t, db)
 		sess := e.login("alice")
 		rotatedAway := sess.Resp.RefreshToken
-		head := e.refresh(sess, rotatedAway).RefreshToken
-		if _, err := e.m.Revoke(ctx, []string{sess.Grant.ID}, grant.ReasonUserRevoked, "alice"); err != nil {
+		head := e.MustRefresh(sess.Client, rotatedAway).RefreshToken
+		if _, err := e.Manager.Revoke(ctx, []string{sess.Grant.ID}, grant.ReasonUserRevoked, "alice"); err != nil {
 			t.Fatal(err)
 		}
 		for i, tc := range []struct {
@@ -618,19 +619,19 @@ func TestRefreshReuseAfterRevocation(t *testing.T) {
 			reuse  bool
 			events int
 		}{{head, false, 0}, {rotatedAway, true, 1}, {rotatedAway, true, 1}, {rotatedAway, true, 1}} {
-			before := e.snapshot()
-			resp, err := e.srv.Refresh(ctx, sess.refreshRequest(tc.rt))
+			before := e.Snapshot()
+			resp, err := e.Server.Refresh(ctx, sess.RefreshRequest(tc.rt))
 			if !errors.Is(err, token.ErrInvalidGrant) || errors.Is(err, token.ErrReused) != tc.reuse {
 				t.Fatalf("presentation %d: Refresh = %v, want invalid_grant (reuse: %v)", i, err, tc.reuse)
 			}
 			if diff := cmp.Diff(token.Response{}, resp); diff != "" {
 				t.Errorf("tokens returned:\n%s", diff)
 			}
-			after := e.snapshot()
-			if n := flowAudit(after, sess.Grant.ID)[grant.EventRefreshReused]; n != tc.events {
+			after := e.Snapshot()
+			if n := testenv.AuditCounts(after, sess.Grant.ID)[grant.EventRefreshReused]; n != tc.events {
 				t.Errorf("after presentation %d: %d refresh.reused audit events, want %d", i, n, tc.events)
 			}
-			if n := e.events.Count(grant.EventRefreshReused); n != tc.events {
+			if n := e.Events.Count(grant.EventRefreshReused); n != tc.events {
 				t.Errorf("after presentation %d: observer heard %d refresh.reused events, want %d", i, n, tc.events)
 			}
 			// Only the reuse mark may change, and only at the first reuse.
@@ -654,19 +655,19 @@ func TestRefreshRetryAfterRevocation(t *testing.T) {
 		ctx := context.Background()
 		e := flowOpen(t, db, func(c *token.ServerConfig) { c.ReuseLeeway = 10 * time.Second })
 		sess := e.login("alice")
-		e.refresh(sess, sess.Resp.RefreshToken)
-		if _, err := e.m.Revoke(ctx, []string{sess.Grant.ID}, grant.ReasonUserRevoked, "alice"); err != nil {
+		e.MustRefresh(sess.Client, sess.Resp.RefreshToken)
+		if _, err := e.Manager.Revoke(ctx, []string{sess.Grant.ID}, grant.ReasonUserRevoked, "alice"); err != nil {
 			t.Fatal(err)
 		}
-		e.clk.Advance(time.Second)
-		_, err := e.srv.Refresh(ctx, sess.refreshRequest(sess.Resp.RefreshToken))
+		e.Clock.Advance(time.Second)
+		_, err := e.Server.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken))
 		if !errors.Is(err, token.ErrInvalidGrant) || errors.Is(err, token.ErrReused) {
 			t.Fatalf("retry within the leeway after revocation = %v, want invalid_grant, not reuse", err)
 		}
-		if n := e.events.Count(grant.EventRefreshReused); n != 0 {
+		if n := e.Events.Count(grant.EventRefreshReused); n != 0 {
 			t.Errorf("observer heard %d refresh.reused events, want none", n)
 		}
-		if n := flowAudit(e.snapshot(), sess.Grant.ID)[grant.EventRefreshReused]; n != 0 {
+		if n := testenv.AuditCounts(e.Snapshot(), sess.Grant.ID)[grant.EventRefreshReused]; n != 0 {
 			t.Errorf("%d refresh.reused audit events, want none", n)
 		}
 	})
