@@ -279,10 +279,11 @@ func must[T any](v T, err error) T {
 // FuzzVerify feeds arbitrary tokens to the Verifier's parsing path, each as
 // it is or re-signed by a key of the set (see fuzzKeys.resign). It never
 // panics; a refusal is an ErrInvalidToken with no claims; an accepted token
-// is a compact JWS whose signature, checked here without go-jose, is valid
-// for the very text of its first two segments under the key its kid names,
-// with that key's alg, no JWS extension, typ at+jwt, and the iss, aud, exp,
-// iat and jti that RFC 9068 §2.2 requires, exp not passed.
+// is a compact JWS of canonical base64url segments whose signature, checked
+// here without go-jose, is valid for the very text of its first two
+// segments under the key its kid names, with that key's alg, no JWS
+// extension, typ at+jwt, and the iss, aud, exp, iat and jti that RFC 9068
+// §2.2 requires, exp not passed.
 func FuzzVerify(f *testing.F) {
 	k := newFuzzKeys(f)
 	ks := k.set(f, k.ed)
@@ -319,6 +320,9 @@ func fuzzCheckAccepted(raw string, ks *KeySet, c Claims) error {
 		b, err := base64.RawURLEncoding.DecodeString(p)
 		if err != nil {
 			return fmt.Errorf("segment %d: %v", i, err)
+		}
+		if base64.RawURLEncoding.EncodeToString(b) != p {
+			return fmt.Errorf("segment %d is not canonical base64url", i)
 		}
 		seg[i] = b
 	}

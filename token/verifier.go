@@ -185,7 +185,7 @@ func (v *Verifier) verifyJWT(raw string) (Claims, error) {
 		}
 		return Claims{}, ErrMalformed
 	}
-	if len(jws.Signatures) != 1 {
+	if len(jws.Signatures) != 1 || !canonicalCompact(raw) {
 		return Claims{}, ErrMalformed
 	}
 	if name := extensionParam(raw); name != "" {
@@ -313,6 +313,24 @@ func headerAlg(raw string) string {
 		return ""
 	}
 	return alg
+}
+
+// canonicalCompact reports whether every segment of the compact JWS raw
+// is canonical unpadded base64url (RFC 7515 §2, §7.1): no line breaks or
+// other characters, which base64 decoding skips, and no non-zero unused
+// bits in the last character. go-jose verifies the signature over the
+// segments re-encoded from their bytes, so without this check many
+// strings would pass for one signed token.
+func canonicalCompact(raw string) bool {
+	if strings.ContainsAny(raw, "\r\n") {
+		return false
+	}
+	for seg := range strings.SplitSeq(raw, ".") {
+		if _, err := base64.RawURLEncoding.Strict().DecodeString(seg); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // extensionParam returns the name of a header parameter of a JWS extension
