@@ -70,12 +70,13 @@ type VerifierConfig struct {
 	Logger      *slog.Logger
 }
 
-// Verifier checks access tokens on the resource side (SPEC §5): signature
-// with an allowed algorithm and a known key, typ at+jwt, iss, aud, exp,
-// nbf and iat; then the grant check against the store, so a revoked grant's
-// tokens fail on the very next request. It records last_used_at with a
-// debounce from one background goroutine; call Close to stop it. It is safe
-// for concurrent use.
+// Verifier checks access tokens on the resource side as RFC 9068 §4
+// describes: a compact JWS with no JWS extension, signed with an allowed
+// algorithm by a known key, typ at+jwt, iss, aud, exp, nbf and iat, and
+// every claim RFC 9068 §2.2 requires; then the grant check against the
+// store, grantkit's own, so a revoked grant's tokens fail on the very next
+// request. It records last_used_at with a debounce from one background
+// goroutine; call Close to stop it. It is safe for concurrent use.
 type Verifier struct {
 	cfg     VerifierConfig
 	algs    []jose.SignatureAlgorithm
@@ -286,9 +287,11 @@ func publicFits(alg string, pub any) bool {
 	return true
 }
 
-// checkGrant is the grant check of SPEC §5. The grant must be for the
-// resource this verifier serves: a token listing several audiences does
-// not stretch its grant to the others.
+// checkGrant is the grant check, which grantkit adds to RFC 9068 §4: the
+// grant the token names must be active, of the token's client and subject,
+// hold every scope of the token, and be at the token's config_version. The
+// grant must be for the resource this verifier serves: a token listing
+// several audiences does not stretch its grant to the others.
 func checkGrant(c Claims, g store.Grant, resource string) error {
 	switch {
 	case g.Status != store.GrantActive:

@@ -306,7 +306,7 @@ func vtClosedStore(t *testing.T, db testdb.DB) store.Store {
 	return nil
 }
 
-// TestVerifier is the Verifier's table test (SPEC §5): a valid token
+// TestVerifier is the Verifier's table test (RFC 9068 §4): a valid token
 // passes, and every broken one is refused with the sentinel naming the
 // failed check, wrapping ErrInvalidToken and matching no other sentinel.
 func TestVerifier(t *testing.T) {
@@ -508,7 +508,7 @@ func TestVerifier(t *testing.T) {
 		})
 
 		// A store failure during the grant check is an error, never a
-		// success and never "invalid token" (SPEC §10: fail closed).
+		// success and never "invalid token": the Verifier fails closed.
 		boom := errors.New("boom: database unreachable")
 		for name, s := range map[string]store.Store{
 			"failing store": vtFailingStore{Store: e.s, err: boom},
@@ -740,7 +740,7 @@ func (e *vtEnv) lastUsed(t *testing.T, id string) time.Time {
 	return g.LastUsedAt
 }
 
-// TestVerifierTouch checks last_used_at (SPEC §5): written after Verify
+// TestVerifierTouch checks last_used_at: written after Verify
 // returns, and at most once per TouchWindow for a busy grant, whether the
 // verifications come from one Verifier or several (several processes).
 func TestVerifierTouch(t *testing.T) {
