@@ -67,12 +67,13 @@ type VerifierConfig struct {
 	TouchWindow time.Duration
 }
 
-// Verifier checks access tokens on the resource side (RFC 9068 §4): signature
-// with an allowed algorithm and a known key, typ at+jwt, iss, aud, exp,
-// nbf and iat; then the grant check against the store, so a revoked grant's
-// tokens fail on the very next request. Between Start and Stop it records
-// last_used_at with a debounce from one background goroutine. It is safe
-// for concurrent use.
+// Verifier checks access tokens on the resource side as RFC 9068 §4
+// describes: a compact JWS with no JWS extension, signed with an allowed
+// algorithm by a known key, typ at+jwt, iss, aud, exp, nbf and iat, and
+// every claim RFC 9068 §2.2 requires; then the grant check against the
+// store, grantkit's own, so a revoked grant's tokens fail on the very next
+// request. Between Start and Stop it records last_used_at with a debounce
+// from one background goroutine. It is safe for concurrent use.
 type Verifier struct {
 	cfg     VerifierConfig
 	store   store.Store
@@ -218,7 +219,7 @@ func (v *Verifier) verifyJWT(raw string) (Claims, error) {
 		}
 		return Claims{}, ErrMalformed
 	}
-	if len(jws.Signatures) != 1 {
+	if len(jws.Signatures) != 1 || !canonicalCompact(raw) {
 		return Claims{}, ErrMalformed
 	}
 	if name := extensionParam(raw); name != "" {
@@ -319,9 +320,10 @@ func publicFits(alg string, pub any) bool {
 	return true
 }
 
-// checkGrant is the grant check: the grant is active and matches the
-// token's client, subject, subject kind and config_version, its scopes
-// include the token's, and it is for the resource this verifier serves —
+// checkGrant is the grant check, which grantkit adds to RFC 9068 §4: the
+// grant the token names must be active, of the token's client, subject and
+// subject kind, hold every scope of the token, and be at the token's
+// config_version. The grant must be for the resource this verifier serves:
 // a token listing several audiences does not stretch its grant to the
 // others.
 func checkGrant(c Claims, g store.Grant, resource string) error {
@@ -348,6 +350,24 @@ func headerAlg(raw string) string {
 		return ""
 	}
 	return alg
+}
+
+// canonicalCompact reports whether every segment of the compact JWS raw
+// is canonical unpadded base64url (RFC 7515 §2, §7.1): no line breaks or
+// other characters, which base64 decoding skips, and no non-zero unused
+// bits in the last character. go-jose verifies the signature over the
+// segments re-encoded from their bytes, so without this check many
+// strings would pass for one signed token.
+func canonicalCompact(raw string) bool {
+	if strings.ContainsAny(raw, "\r\n") {
+		return false
+	}
+	for seg := range strings.SplitSeq(raw, ".") {
+		if _, err := base64.RawURLEncoding.Strict().DecodeString(seg); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // extensionParam returns the name of a header parameter of a JWS extension

@@ -260,6 +260,24 @@ func vtTamper(tb testing.TB, raw string) string {
 	return strings.Join(parts, ".")
 }
 
+// vtReencode rewrites segment i of the compact JWS raw with f, for a
+// token whose segments still decode to the bytes that were signed.
+func vtReencode(tb testing.TB, raw string, i int, f func(string) string) string {
+	tb.Helper()
+	parts := strings.Split(raw, ".")
+	parts[i] = f(parts[i])
+	return strings.Join(parts, ".")
+}
+
+// vtTrailingBit sets the lowest unused bit of the last character of the
+// unpadded base64url seg (an Ed25519 signature: 86 characters for 64
+// bytes, 4 bits unused), so it decodes to the same bytes as seg.
+func vtTrailingBit(seg string) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(alphabet, seg[len(seg)-1])
+	return seg[:len(seg)-1] + string(alphabet[last|1])
+}
+
 // vtSentinels are the Verifier's refusals; each names one check.
 var vtSentinels = []error{
 	token.ErrMalformed, token.ErrAlgorithm, token.ErrUnsecured, token.ErrUnknownKey, token.ErrSignature, token.ErrType,
@@ -307,7 +325,7 @@ func vtClosedStore(t *testing.T, db testdb.DB) store.Store {
 	return nil
 }
 
-// TestVerifier is the Verifier's table test (SPEC §5): a valid token
+// TestVerifier is the Verifier's table test (RFC 9068 §4): a valid token
 // passes, and every broken one is refused with the sentinel naming the
 // failed check, wrapping ErrInvalidToken and matching no other sentinel.
 func TestVerifier(t *testing.T) {
@@ -408,6 +426,14 @@ func TestVerifier(t *testing.T) {
 			{"subject differs from the grant", e.mint(impostor, "read"), token.ErrGrantMismatch},
 			{"subject_kind differs from the grant", e.mint(otherKind, "read"), token.ErrGrantMismatch},
 			{"tampered signature", vtTamper(t, e.mint(g, "read")), token.ErrSignature},
+			{"line break in the claims", vtReencode(t, e.mint(g, "read"), 1, func(seg string) string {
+				return seg[:len(seg)/2] + "\n" + seg[len(seg)/2:]
+			}), token.ErrMalformed},
+			{"CR LF in the header", vtReencode(t, e.mint(g, "read"), 0, func(seg string) string {
+				return seg[:4] + "\r\n" + seg[4:]
+			}), token.ErrMalformed},
+			{"signature with non-zero trailing bits", vtReencode(t, e.mint(g, "read"), 2, vtTrailingBit),
+				token.ErrMalformed},
 			{"no grant_id", signed(func(c map[string]any) { delete(c, "grant_id") }), token.ErrMalformed},
 			{"signed by another key under the set's kid", vtSign(t, token.EdDSA, other.Private, e.key.ID,
 				token.TypeATJWT, e.claims(g, "read")), token.ErrSignature},
@@ -504,7 +530,7 @@ func TestVerifier(t *testing.T) {
 		})
 
 		// A store failure during the grant check is an error, never a
-		// success and never "invalid token" (SPEC §10: fail closed).
+		// success and never "invalid token": the Verifier fails closed.
 		boom := errors.New("boom: database unreachable")
 		for name, s := range map[string]store.Store{
 			"failing store": vtFailingStore{Store: e.s, err: boom},
@@ -741,7 +767,7 @@ func (e *vtEnv) lastUsed(t *testing.T, id string) time.Time {
 	return g.LastUsedAt
 }
 
-// TestVerifierTouch checks last_used_at (SPEC §5): written after Verify
+// TestVerifierTouch checks last_used_at: written after Verify
 // returns, and at most once per TouchWindow for a busy grant, whether the
 // verifications come from one Verifier or several (several processes).
 func TestVerifierTouch(t *testing.T) {
