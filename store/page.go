@@ -88,7 +88,12 @@ func EncodeCursor(scope string, c Cursor) (string, error) {
 // returns ErrInvalidCursor for anything else; a cursor never reaches SQL as
 // text.
 func DecodeCursor(scope, s string) (Cursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
+	// Strict and of the exact length: one position has one cursor text
+	// (no line breaks, which base64 decoding skips, no trailing bits).
+	if len(s) != base64.RawURLEncoding.EncodedLen(cursorLen) {
+		return Cursor{}, fmt.Errorf("%w: malformed", ErrInvalidCursor)
+	}
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil || len(b) != cursorLen || b[0] != 1 {
 		return Cursor{}, fmt.Errorf("%w: malformed", ErrInvalidCursor)
 	}
