@@ -10,6 +10,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/grantkit/grantkit/internal/testenv"
 	"github.com/grantkit/grantkit/store"
 	"github.com/grantkit/grantkit/store/sqlite"
 	"github.com/grantkit/grantkit/token"
@@ -24,13 +25,29 @@ import (
 //
 //	GRANTKIT_TEST_POSTGRES=… go test -run '^$' -bench . -benchtime 2s -count 3 ./token/
 
-// vtOp is one benchmarked operation.
-type vtOp func() error
+// openSQLite opens a fresh, migrated in-memory SQLite store for b, closed
+// when b ends; c may be nil. (testdb's harnesses open stores for tests only.)
+func openSQLite(b *testing.B, c *store.Counter) *sqlite.Store {
+	b.Helper()
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, sqlite.Config{Counter: c})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	if err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
 
-// vtCompare runs the three sub-benchmarks; setup builds a fresh pair of
+// benchOp is one benchmarked operation.
+type benchOp func() error
+
+// compare runs the three sub-benchmarks; setup builds a fresh pair of
 // operations for each. unit names the reported rate (e.g. "tokens/s").
-func vtCompare(b *testing.B, unit string, setup func(b *testing.B) (grantkit, baseline vtOp)) {
-	run := func(b *testing.B, op vtOp) {
+func compare(b *testing.B, unit string, setup func(b *testing.B) (grantkit, baseline benchOp)) {
+	run := func(b *testing.B, op benchOp) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if err := op(); err != nil {
@@ -50,7 +67,7 @@ func vtCompare(b *testing.B, unit string, setup func(b *testing.B) (grantkit, ba
 	b.Run("interleaved", func(b *testing.B) {
 		gk, base := setup(b)
 		var tg, tb time.Duration
-		timed := func(op vtOp, sum *time.Duration) {
+		timed := func(op benchOp, sum *time.Duration) {
 			start := time.Now()
 			if err := op(); err != nil {
 				b.Fatal(err)
@@ -78,17 +95,17 @@ func vtCompare(b *testing.B, unit string, setup func(b *testing.B) (grantkit, ba
 // claims with the same EdDSA signer configuration (target: grantkit ≤ 1.3×
 // the baseline's time).
 func BenchmarkMint(b *testing.B) {
-	key := vtKey(b, token.EdDSA)
+	key := testenv.NewKey(b, token.EdDSA)
 	ks, err := token.NewKeySet(key)
 	if err != nil {
 		b.Fatal(err)
 	}
-	m, err := token.NewMinter(token.MinterConfig{Issuer: vtIssuer, Keys: ks, TTL: 5 * time.Minute})
+	m, err := token.NewMinter(token.MinterConfig{Issuer: testenv.Issuer, Keys: ks, TTL: 5 * time.Minute})
 	if err != nil {
 		b.Fatal(err)
 	}
 	g := store.Grant{ID: "0195f7a0-0000-7000-8000-000000000001", ClientID: "0195f7a0-0000-7000-8000-000000000002",
-		Subject: "alice", Resource: vtResource, Scopes: []string{"read", "write"}, ConfigVersion: 3,
+		Subject: "alice", Resource: testenv.Resource, Scopes: []string{"read", "write"}, ConfigVersion: 3,
 		Status: store.GrantActive}
 	now := time.Now()
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: token.EdDSA,
@@ -101,7 +118,7 @@ func BenchmarkMint(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	vtCompare(b, "tokens/s", func(*testing.B) (vtOp, vtOp) {
+	compare(b, "tokens/s", func(*testing.B) (benchOp, benchOp) {
 		return func() error {
 				_, _, err := m.Mint(g, g.Scopes, token.SourceOAuthClient, now)
 				return err
@@ -112,8 +129,8 @@ func BenchmarkMint(b *testing.B) {
 	})
 }
 
-// vtGrantColumns are the columns the SQLite adapter reads for a grant.
-const vtGrantColumns = `id, client_id, subject, subject_kind, tenant, resource, redirect_uri, scopes, context,
+// grantColumns are the columns the SQLite adapter reads for a grant.
+const grantColumns = `id, client_id, subject, subject_kind, tenant, resource, redirect_uri, scopes, context,
 	config_version, status, created_at, activated_at, revoked_at, revoke_reason, last_used_at`
 
 // BenchmarkVerify compares Verifier.Verify (every JWT check plus the grant
@@ -124,27 +141,20 @@ const vtGrantColumns = `id, client_id, subject, subject_kind, tenant, resource, 
 // Verifier's last_used_at writer writes once and then stays idle.
 func BenchmarkVerify(b *testing.B) {
 	ctx := context.Background()
-	vtCompare(b, "verifies/s", func(b *testing.B) (vtOp, vtOp) {
-		s, err := sqlite.Open(ctx, sqlite.Config{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { s.Close() })
-		if err := s.Migrate(ctx); err != nil {
-			b.Fatal(err)
-		}
-		e := vtNewEnv(b, s)
-		g := e.grant("alice", "read", "write")
-		raw := e.mint(g, "read")
-		v := e.verifier(nil)
+	compare(b, "verifies/s", func(b *testing.B) (benchOp, benchOp) {
+		s := openSQLite(b, nil)
+		e := testenv.Over(b, s)
+		g := e.Authorize(e.Client(), "alice", "read", "write").Grant
+		raw := e.Mint(g, "read")
+		v := e.StartedVerifierOver(e.Store)
 
-		pub, ok := e.keys.PublicKey(e.key.ID)
+		pub, ok := e.Keys.PublicKey(e.Key.ID)
 		if !ok {
 			b.Fatal("no public key")
 		}
 		algs := []jose.SignatureAlgorithm{token.EdDSA}
-		expected := jwt.Expected{Issuer: vtIssuer, AnyAudience: jwt.Audience{vtResource}}
-		query := `SELECT ` + vtGrantColumns + ` FROM ` + s.Prefix() + `grants WHERE id = ?1`
+		expected := jwt.Expected{Issuer: testenv.Issuer, AnyAudience: jwt.Audience{testenv.Resource}}
+		query := `SELECT ` + grantColumns + ` FROM ` + s.Prefix() + `grants WHERE id = ?1`
 		db := s.DB()
 		baseline := func() error {
 			tok, err := jwt.ParseSigned(raw, algs)
@@ -160,7 +170,7 @@ func BenchmarkVerify(b *testing.B) {
 			if err := tok.Claims(pub.Key, &std, &extra); err != nil {
 				return err
 			}
-			if err := std.ValidateWithLeeway(expected.WithTime(e.clk.Now()), vtLeeway); err != nil {
+			if err := std.ValidateWithLeeway(expected.WithTime(e.Clock.Now()), token.DefaultLeeway); err != nil {
 				return err
 			}
 			var r struct { // every column, as the adapter reads them

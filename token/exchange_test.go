@@ -40,7 +40,7 @@ func TestExchangeCode(t *testing.T) {
 		for _, tt := range cases {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
-				e := flowOpen(t, db)
+				e := newEnv(t, db)
 				c := e.client(tt.client...)
 				ap := e.Authorize(c, "alice")
 				resp := e.Exchange(testenv.CodeRequest(c, ap))
@@ -87,7 +87,7 @@ func TestExchangeCode(t *testing.T) {
 				if len(codes) != 1 || codes[0]["used_at"] == nil {
 					t.Errorf("the code is not marked used: %v", codes)
 				}
-				flowNoMaterial(t, snap, ap.Code, resp.RefreshToken, resp.AccessToken, testenv.PKCEVerifier)
+				noMaterial(t, snap, ap.Code, resp.RefreshToken, resp.AccessToken, testenv.PKCEVerifier)
 			})
 		}
 	})
@@ -100,7 +100,7 @@ func TestExchangeCode(t *testing.T) {
 func TestExchangeCodeRefused(t *testing.T) {
 	t.Parallel()
 	type fixture struct {
-		e     *flowEnv
+		e     *env
 		c     testenv.Client // confidential
 		pub   testenv.Client
 		ap    grant.Approval // of c
@@ -164,7 +164,7 @@ func TestExchangeCodeRefused(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
 				ctx := context.Background()
-				e := flowOpen(t, db)
+				e := newEnv(t, db)
 				f := &fixture{e: e, c: e.client(testenv.Confidential), pub: e.client()}
 				f.ap, f.apPub = e.Authorize(f.c, "alice"), e.Authorize(f.pub, "bob")
 				if tt.setup != nil {
@@ -223,7 +223,7 @@ func TestExchangeCodeReuse(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
 		ctx := context.Background()
-		e := flowOpen(t, db)
+		e := newEnv(t, db)
 		c := e.client(testenv.Confidential)
 		ap := e.Authorize(c, "alice")
 		req := testenv.CodeRequest(c, ap)
@@ -262,7 +262,7 @@ func TestExchangeCodeReuse(t *testing.T) {
 		if n := e.Events.Count(grant.EventGrantRevoked); n != 1 {
 			t.Errorf("observer heard %d grant.revoked events, want 1 (%v)", n, e.Events.Types())
 		}
-		flowNoMaterial(t, snap, ap.Code, first.RefreshToken)
+		noMaterial(t, snap, ap.Code, first.RefreshToken)
 
 		_, err = e.Server.Refresh(ctx, token.RefreshRequest{ClientID: c.ID, ClientSecret: c.Secret, RefreshToken: first.RefreshToken})
 		if !errors.Is(err, token.ErrInvalidGrant) {
@@ -299,7 +299,7 @@ func TestExchangeCodeReplayWithoutProof(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
 		ctx := context.Background()
-		e := flowOpen(t, db)
+		e := newEnv(t, db)
 		c := e.client() // public
 		ap := e.Authorize(c, "alice")
 		req := testenv.CodeRequest(c, ap)
@@ -351,7 +351,7 @@ func TestExchangeCodeLiveness(t *testing.T) {
 		for _, tt := range cases {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
-				e := flowOpen(t, db)
+				e := newEnv(t, db)
 				c := e.client()
 				req := testenv.CodeRequest(c, e.Authorize(c, "alice"))
 				before := e.Snapshot()
@@ -434,7 +434,7 @@ func TestExchangeCodeChangedMeanwhile(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				ctx := context.Background()
 				cs := &codeChanger{Store: db.Harness.Open(t, nil)}
-				e := flowOver(t, cs)
+				e := envOver(t, cs)
 				c := e.client(testenv.Confidential)
 				ap := e.Authorize(c, "alice")
 				cs.change = func(ctx context.Context, tx store.Tx) error { return tc.change(ctx, tx, ap.Grant.ID) }

@@ -18,7 +18,7 @@ import (
 // TestFaults fails, one at a time, every store call a code exchange or a
 // refresh makes (faultstore, k = 1 … Calls), on each of their paths:
 // success, reuse detection with either policy, a retry within the leeway,
-// a rotation overtaken by a concurrent one (flowStale).
+// a rotation overtaken by a concurrent one (staleStore).
 // Each time the operation must fail with the injected error, answered as
 // server_error and never as invalid_grant (CVE-2020-15223: a store error is
 // never a client error nor a success), return no token, tell the observer
@@ -34,27 +34,27 @@ func TestFaults(t *testing.T) {
 		name string
 		opts []func(*token.ServerConfig)
 		// setup prepares the env and returns the operation under test.
-		setup func(e *flowEnv) op
+		setup func(e *env) op
 		// want is the operation's outcome without failure.
 		want error
 		// wrap, when set, wraps the store under the faultstore.
 		wrap func(store.Store) store.Store
 	}{
-		{name: "ExchangeCode", setup: func(e *flowEnv) op {
+		{name: "ExchangeCode", setup: func(e *env) op {
 			c := e.client()
 			req := testenv.CodeRequest(c, e.Authorize(c, "alice"))
 			return func(ctx context.Context, srv *token.Server) (token.Response, error) {
 				return srv.ExchangeCode(ctx, req)
 			}
 		}},
-		{name: "ExchangeCode confidential without refresh", setup: func(e *flowEnv) op {
+		{name: "ExchangeCode confidential without refresh", setup: func(e *env) op {
 			c := e.client(testenv.Confidential, testenv.NoRefresh)
 			req := testenv.CodeRequest(c, e.Authorize(c, "alice"))
 			return func(ctx context.Context, srv *token.Server) (token.Response, error) {
 				return srv.ExchangeCode(ctx, req)
 			}
 		}},
-		{name: "ExchangeCode reused", want: token.ErrReused, setup: func(e *flowEnv) op {
+		{name: "ExchangeCode reused", want: token.ErrReused, setup: func(e *env) op {
 			c := e.client()
 			req := testenv.CodeRequest(c, e.Authorize(c, "alice"))
 			e.Exchange(req)
@@ -62,19 +62,19 @@ func TestFaults(t *testing.T) {
 				return srv.ExchangeCode(ctx, req)
 			}
 		}},
-		{name: "Refresh", setup: func(e *flowEnv) op {
+		{name: "Refresh", setup: func(e *env) op {
 			sess := e.login("alice", testenv.Confidential)
 			return func(ctx context.Context, srv *token.Server) (token.Response, error) {
 				return srv.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken))
 			}
 		}},
-		{name: "Refresh narrowing scope", setup: func(e *flowEnv) op {
+		{name: "Refresh narrowing scope", setup: func(e *env) op {
 			sess := e.login("alice")
 			req := sess.RefreshRequest(sess.Resp.RefreshToken)
 			req.Scopes = []string{"read"}
 			return func(ctx context.Context, srv *token.Server) (token.Response, error) { return srv.Refresh(ctx, req) }
 		}},
-		{name: "Refresh reused, RevokeGrant", want: token.ErrReused, setup: func(e *flowEnv) op {
+		{name: "Refresh reused, RevokeGrant", want: token.ErrReused, setup: func(e *env) op {
 			sess := e.login("alice")
 			e.MustRefresh(sess.Client, sess.Resp.RefreshToken)
 			return func(ctx context.Context, srv *token.Server) (token.Response, error) {
@@ -83,7 +83,7 @@ func TestFaults(t *testing.T) {
 		}},
 		{name: "Refresh reused, RevokeFamily", want: token.ErrReused,
 			opts: []func(*token.ServerConfig){func(c *token.ServerConfig) { c.ReusePolicy = token.RevokeFamily }},
-			setup: func(e *flowEnv) op {
+			setup: func(e *env) op {
 				sess := e.login("alice")
 				e.MustRefresh(sess.Client, sess.Resp.RefreshToken)
 				return func(ctx context.Context, srv *token.Server) (token.Response, error) {
@@ -92,7 +92,7 @@ func TestFaults(t *testing.T) {
 			}},
 		{name: "Refresh retry within the leeway",
 			opts: []func(*token.ServerConfig){func(c *token.ServerConfig) { c.ReuseLeeway = time.Minute }},
-			setup: func(e *flowEnv) op {
+			setup: func(e *env) op {
 				sess := e.login("alice")
 				e.MustRefresh(sess.Client, sess.Resp.RefreshToken)
 				e.Clock.Advance(time.Second)
@@ -101,8 +101,8 @@ func TestFaults(t *testing.T) {
 				}
 			}},
 		{name: "Refresh overtaken by a concurrent rotation", want: token.ErrReused,
-			wrap: func(s store.Store) store.Store { return flowStale{s} },
-			setup: func(e *flowEnv) op {
+			wrap: func(s store.Store) store.Store { return staleStore{s} },
+			setup: func(e *env) op {
 				sess := e.login("alice")
 				e.MustRefresh(sess.Client, sess.Resp.RefreshToken)
 				return func(ctx context.Context, srv *token.Server) (token.Response, error) {
@@ -111,8 +111,8 @@ func TestFaults(t *testing.T) {
 			}},
 		{name: "Refresh overtaken within the leeway",
 			opts: []func(*token.ServerConfig){func(c *token.ServerConfig) { c.ReuseLeeway = time.Minute }},
-			wrap: func(s store.Store) store.Store { return flowStale{s} },
-			setup: func(e *flowEnv) op {
+			wrap: func(s store.Store) store.Store { return staleStore{s} },
+			setup: func(e *env) op {
 				sess := e.login("alice")
 				e.MustRefresh(sess.Client, sess.Resp.RefreshToken)
 				return func(ctx context.Context, srv *token.Server) (token.Response, error) {
@@ -131,7 +131,7 @@ func TestFaults(t *testing.T) {
 					wrap = tt.wrap
 				}
 				// Count the calls on a twin.
-				twin := flowOpen(t, db, tt.opts...)
+				twin := newEnv(t, db, tt.opts...)
 				twinOp := tt.setup(twin)
 				probe := faultstore.Wrap(wrap(twin.Store), 0)
 				_, srv := twin.ServerOver(probe)
@@ -140,7 +140,7 @@ func TestFaults(t *testing.T) {
 				}
 				calls := probe.Trace()
 
-				e := flowOpen(t, db, tt.opts...)
+				e := newEnv(t, db, tt.opts...)
 				run := tt.setup(e)
 				before, heard := e.Snapshot(), len(e.Events.Types())
 				for k := 1; k <= len(calls); k++ {

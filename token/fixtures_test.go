@@ -18,29 +18,30 @@ import (
 )
 
 // The code exchange, rotation, race and fault tests run on testenv's
-// fixture; this file adds what only they need. Its names start with
-// "flow" so they cannot clash with the other test files of package
-// token_test.
+// fixture; this file adds what only they need: a settable liveness check,
+// a store whose transactions read stale refresh tokens, and the check that
+// no secret is stored. (The verifier and key tests use testenv.Env as it
+// is; their own helpers are in verifier_test.go.)
 
-// flowEnv is one test's testenv.Env with a settable liveness check.
-type flowEnv struct {
+// env is one test's testenv.Env with a settable liveness check.
+type env struct {
 	*testenv.Env
 
 	liveMu sync.Mutex
 	live   token.LivenessFunc
 }
 
-// flowOpen opens a fresh store on db and an env over it; opts adjust the
+// newEnv opens a fresh store on db and an env over it; opts adjust the
 // token server's config.
-func flowOpen(t *testing.T, db testdb.DB, opts ...func(*token.ServerConfig)) *flowEnv {
+func newEnv(t *testing.T, db testdb.DB, opts ...func(*token.ServerConfig)) *env {
 	t.Helper()
-	return flowOver(t, db.Harness.Open(t, nil), opts...)
+	return envOver(t, db.Harness.Open(t, nil), opts...)
 }
 
-// flowOver is flowOpen over an open store.
-func flowOver(t *testing.T, s store.Store, opts ...func(*token.ServerConfig)) *flowEnv {
+// envOver is newEnv over an open store.
+func envOver(t *testing.T, s store.Store, opts ...func(*token.ServerConfig)) *env {
 	t.Helper()
-	e := &flowEnv{}
+	e := &env{}
 	liveness := func(c *token.ServerConfig) { c.Liveness = e.liveness }
 	e.Env = testenv.Over(t, s, testenv.WithServerConfig(liveness), testenv.WithServerConfig(opts...))
 	return e
@@ -48,7 +49,7 @@ func flowOver(t *testing.T, s store.Store, opts ...func(*token.ServerConfig)) *f
 
 // liveness is the host's liveness check of every server of the env: the
 // one setLive set, or always live.
-func (e *flowEnv) liveness(ctx context.Context, g store.Grant) (bool, error) {
+func (e *env) liveness(ctx context.Context, g store.Grant) (bool, error) {
 	e.liveMu.Lock()
 	live := e.live
 	e.liveMu.Unlock()
@@ -59,7 +60,7 @@ func (e *flowEnv) liveness(ctx context.Context, g store.Grant) (bool, error) {
 }
 
 // setLive replaces the host's liveness check; nil means always live.
-func (e *flowEnv) setLive(fn token.LivenessFunc) {
+func (e *env) setLive(fn token.LivenessFunc) {
 	e.liveMu.Lock()
 	defer e.liveMu.Unlock()
 	e.live = fn
@@ -68,7 +69,7 @@ func (e *flowEnv) setLive(fn token.LivenessFunc) {
 // client registers a public client for testenv.RedirectURI and
 // testenv.OtherRedirectURI with scopes read and write and the default
 // grant types; mut adjusts its metadata.
-func (e *flowEnv) client(mut ...func(*grant.ClientMetadata)) testenv.Client {
+func (e *env) client(mut ...func(*grant.ClientMetadata)) testenv.Client {
 	e.T.Helper()
 	both := testenv.RedirectURIs(testenv.RedirectURI, testenv.OtherRedirectURI)
 	return e.Client(append([]func(*grant.ClientMetadata){both}, mut...)...)
@@ -76,13 +77,13 @@ func (e *flowEnv) client(mut ...func(*grant.ClientMetadata)) testenv.Client {
 
 // login registers a client (mut adjusts it), authorizes subject and
 // exchanges the code.
-func (e *flowEnv) login(subject string, mut ...func(*grant.ClientMetadata)) testenv.Session {
+func (e *env) login(subject string, mut ...func(*grant.ClientMetadata)) testenv.Session {
 	e.T.Helper()
 	return e.Login(e.client(mut...), subject)
 }
 
 // refreshRow returns the stored row of refresh token raw.
-func (e *flowEnv) refreshRow(raw string) store.RefreshToken {
+func (e *env) refreshRow(raw string) store.RefreshToken {
 	e.T.Helper()
 	rt, err := e.Store.GetRefreshToken(context.Background(), testdb.Hash(raw))
 	if err != nil {
@@ -91,9 +92,9 @@ func (e *flowEnv) refreshRow(raw string) store.RefreshToken {
 	return rt
 }
 
-// flowNoMaterial fails t if any value of snap contains one of the secrets
+// noMaterial fails t if any value of snap contains one of the secrets
 // or its hash other than as the hash column of its own row.
-func flowNoMaterial(t *testing.T, snap map[string][]map[string]any, secrets ...string) {
+func noMaterial(t *testing.T, snap map[string][]map[string]any, secrets ...string) {
 	t.Helper()
 	for table, rows := range snap {
 		for _, r := range rows {
@@ -115,26 +116,26 @@ func flowNoMaterial(t *testing.T, snap map[string][]map[string]any, secrets ...s
 	}
 }
 
-// flowStale is a store whose transactions read the first refresh token
+// staleStore is a store whose transactions read the first refresh token
 // they look up as it was before it was rotated (active): what a request
 // sees when a concurrent rotation commits between its read of the token
 // and its lock on the grant, as PostgreSQL's READ COMMITTED allows. It
 // makes that interleaving deterministic.
-type flowStale struct{ store.Store }
+type staleStore struct{ store.Store }
 
-func (s flowStale) InTx(ctx context.Context, fn func(store.Tx) error) error {
-	return s.Store.InTx(ctx, func(tx store.Tx) error { return fn(&flowStaleTx{Tx: tx}) })
+func (s staleStore) InTx(ctx context.Context, fn func(store.Tx) error) error {
+	return s.Store.InTx(ctx, func(tx store.Tx) error { return fn(&staleTx{Tx: tx}) })
 }
 
 // Unwrap lets testdb.Snapshot read the real store.
-func (s flowStale) Unwrap() store.Store { return s.Store }
+func (s staleStore) Unwrap() store.Store { return s.Store }
 
-type flowStaleTx struct {
+type staleTx struct {
 	store.Tx
 	read bool
 }
 
-func (tx *flowStaleTx) GetRefreshToken(ctx context.Context, hash []byte) (store.RefreshToken, error) {
+func (tx *staleTx) GetRefreshToken(ctx context.Context, hash []byte) (store.RefreshToken, error) {
 	t, err := tx.Tx.GetRefreshToken(ctx, hash)
 	if !tx.read {
 		tx.read = true

@@ -17,16 +17,17 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/grantkit/grantkit/internal/testdb"
+	"github.com/grantkit/grantkit/internal/testenv"
 	"github.com/grantkit/grantkit/token"
 )
 
-// vtPrivateMembers are the JWK members that carry private key material
+// privateMembers are the JWK members that carry private key material
 // (RFC 7518 §6.2.2, §6.3.2, RFC 8037 §2).
-var vtPrivateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
+var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
-// vtCheckJWKS asserts that the JWKS lists kids in order and, serialised as
+// checkJWKS asserts that the JWKS lists kids in order and, serialised as
 // it is served, carries public keys only.
-func vtCheckJWKS(t *testing.T, ks *token.KeySet, kids ...string) {
+func checkJWKS(t *testing.T, ks *token.KeySet, kids ...string) {
 	t.Helper()
 	set := ks.JWKS()
 	var got []string
@@ -53,7 +54,7 @@ func vtCheckJWKS(t *testing.T, ks *token.KeySet, kids ...string) {
 		t.Fatalf("JWKS document has %d keys, want %d: %s", len(parsed.Keys), len(kids), doc)
 	}
 	for _, k := range parsed.Keys {
-		for _, m := range vtPrivateMembers {
+		for _, m := range privateMembers {
 			if _, ok := k[m]; ok {
 				t.Errorf("JWKS key %v carries private member %q: %s", k["kid"], m, doc)
 			}
@@ -71,30 +72,26 @@ func vtCheckJWKS(t *testing.T, ks *token.KeySet, kids ...string) {
 func TestKeyRotation(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
-		e := vtNewEnv(t, vtOpen(t, db))
-		g := e.grant("alice", "read")
 		ctx := context.Background()
 		for _, alg := range []jose.SignatureAlgorithm{token.EdDSA, token.ES256, token.RS256} {
 			t.Run(string(alg), func(t *testing.T) {
-				prev, next := vtKey(t, alg), vtKey(t, alg)
-				ks, err := token.NewKeySet(prev)
-				if err != nil {
-					t.Fatal(err)
-				}
-				e.useKeys(ks)
-				v := e.verifier(nil, func(c *token.VerifierConfig) { c.Algorithms = []jose.SignatureAlgorithm{alg} })
-				old := e.mint(g, "read")
-				vtCheckJWKS(t, ks, prev.ID)
+				prev, next := testenv.NewKey(t, alg), testenv.NewKey(t, alg)
+				e := testenv.New(t, db, testenv.WithKeys(prev))
+				ks := e.Keys
+				g := e.Authorize(e.Client(), "alice", "read").Grant
+				v := e.StartedVerifierOver(e.Store, func(c *token.VerifierConfig) { c.Algorithms = []jose.SignatureAlgorithm{alg} })
+				old := e.Mint(g, "read")
+				checkJWKS(t, ks, prev.ID)
 
 				if err := ks.Rotate(next); err != nil {
 					t.Fatal(err)
 				}
-				vtCheckJWKS(t, ks, next.ID, prev.ID)
-				fresh := e.mint(g, "read")
-				if kid := vtHeader(t, fresh)["kid"]; kid != next.ID {
+				checkJWKS(t, ks, next.ID, prev.ID)
+				fresh := e.Mint(g, "read")
+				if kid := jwsHeader(t, fresh)["kid"]; kid != next.ID {
 					t.Errorf("token after Rotate has kid %v, want %s", kid, next.ID)
 				}
-				if alg := vtHeader(t, fresh)["alg"]; alg != string(next.Algorithm) {
+				if alg := jwsHeader(t, fresh)["alg"]; alg != string(next.Algorithm) {
 					t.Errorf("token after Rotate has alg %v, want %s", alg, next.Algorithm)
 				}
 				for name, raw := range map[string]string{"previous key": old, "current key": fresh} {
@@ -109,12 +106,12 @@ func TestKeyRotation(t *testing.T) {
 				if err := ks.Remove("no-such-kid"); err != nil {
 					t.Errorf("Remove(unknown) = %v, want a no-op", err)
 				}
-				vtCheckJWKS(t, ks, next.ID, prev.ID)
+				checkJWKS(t, ks, next.ID, prev.ID)
 
 				if err := ks.Remove(prev.ID); err != nil {
 					t.Fatal(err)
 				}
-				vtCheckJWKS(t, ks, next.ID)
+				checkJWKS(t, ks, next.ID)
 				if _, err := v.Verify(ctx, old); !errors.Is(err, token.ErrUnknownKey) {
 					t.Errorf("token of a removed key: Verify = %v, want ErrUnknownKey", err)
 				}
@@ -131,12 +128,12 @@ func TestKeyRotation(t *testing.T) {
 
 // TestJWKSMixed checks a set holding all three algorithms.
 func TestJWKSMixed(t *testing.T) {
-	ed, es, rs := vtKey(t, token.EdDSA), vtKey(t, token.ES256), vtKey(t, token.RS256)
+	ed, es, rs := testenv.NewKey(t, token.EdDSA), testenv.NewKey(t, token.ES256), testenv.NewKey(t, token.RS256)
 	ks, err := token.NewKeySet(es, rs, ed)
 	if err != nil {
 		t.Fatal(err)
 	}
-	vtCheckJWKS(t, ks, es.ID, rs.ID, ed.ID)
+	checkJWKS(t, ks, es.ID, rs.ID, ed.ID)
 	for _, k := range []token.Key{ed, es, rs} {
 		pub, ok := ks.PublicKey(k.ID)
 		if !ok || pub.Algorithm != string(k.Algorithm) || !pub.IsPublic() || pub.KeyID != k.ID {
@@ -145,8 +142,8 @@ func TestJWKSMixed(t *testing.T) {
 	}
 }
 
-// vtHeader decodes a compact JWS's protected header.
-func vtHeader(t *testing.T, raw string) map[string]any {
+// jwsHeader decodes a compact JWS's protected header.
+func jwsHeader(t *testing.T, raw string) map[string]any {
 	t.Helper()
 	head, _, _ := strings.Cut(raw, ".")
 	b, err := base64.RawURLEncoding.DecodeString(head)
@@ -229,7 +226,7 @@ func TestNewKey(t *testing.T) {
 	}
 
 	// Hand-built keys are held to the same rules as NewKey's.
-	good := vtKey(t, token.EdDSA)
+	good := testenv.NewKey(t, token.EdDSA)
 	for name, bad := range map[string]token.Key{
 		"zero key":         {},
 		"no id":            {Algorithm: token.EdDSA, Private: ed},
@@ -264,20 +261,16 @@ func TestNewKey(t *testing.T) {
 func TestVerifierAlgorithms(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
-		e := vtNewEnv(t, vtOpen(t, db))
-		g := e.grant("alice", "read")
+		rs, es := testenv.NewKey(t, token.RS256), testenv.NewKey(t, token.ES256)
+		e := testenv.New(t, db, testenv.WithKeys(rs, testenv.NewKey(t, token.EdDSA)))
+		ks := e.Keys
+		g := e.Authorize(e.Client(), "alice", "read").Grant
 		ctx := context.Background()
-		rs, es := vtKey(t, token.RS256), vtKey(t, token.ES256)
-		ks, err := token.NewKeySet(rs, e.key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.useKeys(ks)
-		rsTok := e.mint(g, "read")
+		rsTok := e.Mint(g, "read")
 		if err := ks.Rotate(es); err != nil {
 			t.Fatal(err)
 		}
-		esTok := e.mint(g, "read")
+		esTok := e.Mint(g, "read")
 
 		only := func(algs ...jose.SignatureAlgorithm) func(*token.VerifierConfig) {
 			return func(c *token.VerifierConfig) { c.Algorithms = algs }
@@ -288,11 +281,11 @@ func TestVerifierAlgorithms(t *testing.T) {
 			raw  string
 			ok   bool
 		}{
-			{"RS256 token, EdDSA only", e.verifier(nil, only(token.EdDSA)), rsTok, false},
-			{"ES256 token, EdDSA only", e.verifier(nil, only(token.EdDSA)), esTok, false},
-			{"RS256 token, default list", e.verifier(nil), rsTok, true},
-			{"ES256 token, default list", e.verifier(nil), esTok, true},
-			{"RS256 token, RS256 allowed", e.verifier(nil, only(token.EdDSA, token.RS256)), rsTok, true},
+			{"RS256 token, EdDSA only", e.StartedVerifierOver(e.Store, only(token.EdDSA)), rsTok, false},
+			{"ES256 token, EdDSA only", e.StartedVerifierOver(e.Store, only(token.EdDSA)), esTok, false},
+			{"RS256 token, default list", e.StartedVerifierOver(e.Store), rsTok, true},
+			{"ES256 token, default list", e.StartedVerifierOver(e.Store), esTok, true},
+			{"RS256 token, RS256 allowed", e.StartedVerifierOver(e.Store, only(token.EdDSA, token.RS256)), rsTok, true},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				_, err := tc.v.Verify(ctx, tc.raw)
@@ -309,8 +302,8 @@ func TestVerifierAlgorithms(t *testing.T) {
 		}
 
 		for _, algs := range [][]jose.SignatureAlgorithm{{jose.HS256}, {"none"}, {token.EdDSA, jose.PS256}} {
-			cfg := token.VerifierConfig{Issuer: vtIssuer, Resource: vtResource, Keys: ks, Algorithms: algs}
-			if v, err := token.NewVerifier(e.m, cfg); !errors.Is(err, token.ErrUnsupportedAlgorithm) {
+			cfg := token.VerifierConfig{Issuer: testenv.Issuer, Resource: testenv.Resource, Keys: ks, Algorithms: algs}
+			if v, err := token.NewVerifier(e.Manager, cfg); !errors.Is(err, token.ErrUnsupportedAlgorithm) {
 				_ = v
 				t.Errorf("NewVerifier(%v) = %v, want ErrUnsupportedAlgorithm", algs, err)
 			}

@@ -14,17 +14,17 @@ import (
 	"github.com/grantkit/grantkit/token"
 )
 
-// The race tests run each race flowRounds times on one store per database
+// The race tests run each race raceRounds times on one store per database
 // (a fresh grant per round) under -race.
 const (
-	flowRounds = 50
-	flowRacers = 32
-	flowLeeway = 10 * time.Second
+	raceRounds = 50
+	racers     = 32
+	raceLeeway = 10 * time.Second
 )
 
 // assertNoActiveRefresh fails the test if any of the grants holds an active
 // refresh token, reading every row of the refresh_tokens table.
-func (e *flowEnv) assertNoActiveRefresh(grantIDs []string) {
+func (e *env) assertNoActiveRefresh(grantIDs []string) {
 	e.T.Helper()
 	snap := e.Snapshot()
 	for _, id := range grantIDs {
@@ -37,7 +37,7 @@ func (e *flowEnv) assertNoActiveRefresh(grantIDs []string) {
 // assertDead checks that a revoked grant's tokens are dead: the refresh
 // token (if any) fails with invalid_grant and the access token fails the
 // Verifier.
-func (e *flowEnv) assertDead(round int, sess testenv.Session, resp token.Response) {
+func (e *env) assertDead(round int, sess testenv.Session, resp token.Response) {
 	e.T.Helper()
 	if resp.RefreshToken != "" {
 		if _, err := e.Server.Refresh(context.Background(), sess.RefreshRequest(resp.RefreshToken)); !errors.Is(err, token.ErrInvalidGrant) {
@@ -61,16 +61,16 @@ func TestRaceRefresh(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
 		ctx := context.Background()
-		e := flowOpen(t, db)
+		e := newEnv(t, db)
 		c := e.client()
 		var grants []string
-		for round := range flowRounds {
+		for round := range raceRounds {
 			sess := e.Login(c, fmt.Sprintf("user-%d", round))
 			grants = append(grants, sess.Grant.ID)
 
-			resps := make([]token.Response, flowRacers)
-			errs := make([]error, flowRacers)
-			fns := make([]func(), flowRacers)
+			resps := make([]token.Response, racers)
+			errs := make([]error, racers)
+			fns := make([]func(), racers)
 			for i := range fns {
 				fns[i] = func() { resps[i], errs[i] = e.Server.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken)) }
 			}
@@ -115,18 +115,18 @@ func TestRaceExchangeCode(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
 		ctx := context.Background()
-		e := flowOpen(t, db)
+		e := newEnv(t, db)
 		c := e.client(testenv.Confidential)
 		var grants []string
-		for round := range flowRounds {
+		for round := range raceRounds {
 			ap := e.Authorize(c, fmt.Sprintf("user-%d", round))
 			sess := testenv.Session{Client: c, Grant: ap.Grant}
 			grants = append(grants, ap.Grant.ID)
 			req := testenv.CodeRequest(c, ap)
 
-			resps := make([]token.Response, flowRacers)
-			errs := make([]error, flowRacers)
-			fns := make([]func(), flowRacers)
+			resps := make([]token.Response, racers)
+			errs := make([]error, racers)
+			fns := make([]func(), racers)
 			for i := range fns {
 				fns[i] = func() { resps[i], errs[i] = e.Server.ExchangeCode(ctx, req) }
 			}
@@ -176,11 +176,11 @@ func TestRaceRevokeRefresh(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
 		ctx := context.Background()
-		e := flowOpen(t, db)
+		e := newEnv(t, db)
 		c := e.client()
 		var grants []string
 		refreshed := 0
-		for round := range flowRounds {
+		for round := range raceRounds {
 			sess := e.Login(c, fmt.Sprintf("user-%d", round))
 			grants = append(grants, sess.Grant.ID)
 			family := e.refreshRow(sess.Resp.RefreshToken).FamilyID
@@ -216,7 +216,7 @@ func TestRaceRevokeRefresh(t *testing.T) {
 			e.assertDead(round, sess, resp)
 		}
 		e.assertNoActiveRefresh(grants)
-		t.Logf("the refresh committed first in %d of %d rounds", refreshed, flowRounds)
+		t.Logf("the refresh committed first in %d of %d rounds", refreshed, raceRounds)
 	})
 }
 
@@ -230,9 +230,9 @@ func TestRaceLeewayRetry(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
 		ctx := context.Background()
-		e := flowOpen(t, db, func(c *token.ServerConfig) { c.ReuseLeeway = flowLeeway })
+		e := newEnv(t, db, func(c *token.ServerConfig) { c.ReuseLeeway = raceLeeway })
 		c := e.client()
-		for round := range flowRounds {
+		for round := range raceRounds {
 			sess := e.Login(c, fmt.Sprintf("user-%d", round))
 			family := e.refreshRow(sess.Resp.RefreshToken).FamilyID
 
@@ -276,8 +276,8 @@ func TestRaceLeewayRetry(t *testing.T) {
 				families[r["family_id"]]++
 			}
 		}
-		if len(families) != flowRounds {
-			t.Errorf("%d families hold an active token, want %d", len(families), flowRounds)
+		if len(families) != raceRounds {
+			t.Errorf("%d families hold an active token, want %d", len(families), raceRounds)
 		}
 		for f, n := range families {
 			if n != 1 {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/grantkit/grantkit/internal/secret"
 	"github.com/grantkit/grantkit/internal/testdb"
+	"github.com/grantkit/grantkit/internal/testenv"
 	"github.com/grantkit/grantkit/store"
 	"github.com/grantkit/grantkit/store/postgres"
 	"github.com/grantkit/grantkit/store/sqlite"
@@ -26,13 +27,13 @@ import (
 
 // The columns the adapters read and write (internal/sqlstore).
 const (
-	vtClientColumns  = `id, name, secret_hash, redirect_uris, grant_types, response_types, scopes, dynamic, created_at, updated_at, deleted_at`
-	vtRefreshColumns = `id, hash, grant_id, family_id, parent_id, created_at, expires_at, family_expires_at,
+	clientColumns  = `id, name, secret_hash, redirect_uris, grant_types, response_types, scopes, dynamic, created_at, updated_at, deleted_at`
+	refreshColumns = `id, hash, grant_id, family_id, parent_id, created_at, expires_at, family_expires_at,
 	revoked_at, revoke_reason`
 )
 
-// vtRefresher presents a refresh token and returns the next one.
-type vtRefresher func(ctx context.Context, rt string) (string, error)
+// refresher presents a refresh token and returns the next one.
+type refresher func(ctx context.Context, rt string) (string, error)
 
 // BenchmarkRefresh compares Server.Refresh — client lookup, then one
 // transaction that reads the token, reads (and on PostgreSQL locks) the
@@ -47,53 +48,32 @@ func BenchmarkRefresh(b *testing.B) {
 	adapters := []struct {
 		name     string
 		open     func(b *testing.B, c *store.Counter) store.Store
-		baseline func(e *vtEnv, signer jose.Signer) (vtRefresher, int64)
+		baseline func(e *testenv.Env, c testenv.Client, signer jose.Signer) (refresher, int64)
 	}{
-		{"sqlite", func(b *testing.B, c *store.Counter) store.Store {
-			s, err := sqlite.Open(ctx, sqlite.Config{Counter: c})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { s.Close() })
-			if err := s.Migrate(ctx); err != nil {
-				b.Fatal(err)
-			}
-			return s
-		}, vtSQLiteBaseline},
+		{"sqlite", func(b *testing.B, c *store.Counter) store.Store { return openSQLite(b, c) }, sqliteBaseline},
 		{"postgres", func(b *testing.B, c *store.Counter) store.Store {
 			return testdb.OpenPostgres(b, testdb.Pool(b), c)
-		}, vtPostgresBaseline},
+		}, postgresBaseline},
 	}
 	for _, a := range adapters {
 		b.Run(a.name, func(b *testing.B) {
-			vtCompare(b, "refreshes/s", func(b *testing.B) (vtOp, vtOp) {
+			compare(b, "refreshes/s", func(b *testing.B) (benchOp, benchOp) {
 				counter := &store.Counter{}
-				e := vtNewEnv(b, a.open(b, counter))
-				srv, err := token.NewServer(e.m, token.ServerConfig{Minter: e.minter})
-				if err != nil {
-					b.Fatal(err)
-				}
+				e := testenv.Over(b, a.open(b, counter))
+				c := e.Client()
 				// login returns the first refresh token of a grant of subject.
-				login := func(subject string) string {
-					ap, verifier := e.authorize(subject, "read", "write")
-					resp, err := srv.ExchangeCode(ctx, token.CodeRequest{ClientID: e.client.ID, Code: ap.Code,
-						RedirectURI: ap.RedirectURI, CodeVerifier: verifier})
-					if err != nil {
-						b.Fatal(err)
-					}
-					return resp.RefreshToken
-				}
+				login := func(subject string) string { return e.Login(c, subject).Resp.RefreshToken }
 				grantkit := func(ctx context.Context, rt string) (string, error) {
-					resp, err := srv.Refresh(ctx, token.RefreshRequest{ClientID: e.client.ID, RefreshToken: rt})
+					resp, err := e.Server.Refresh(ctx, c.RefreshRequest(rt))
 					return resp.RefreshToken, err
 				}
 				signer, err := jose.NewSigner(jose.SigningKey{Algorithm: token.EdDSA,
-					Key: jose.JSONWebKey{Key: e.key.Private, KeyID: e.key.ID, Algorithm: string(token.EdDSA)}},
+					Key: jose.JSONWebKey{Key: e.Key.Private, KeyID: e.Key.ID, Algorithm: string(token.EdDSA)}},
 					(&jose.SignerOptions{}).WithType(token.TypeATJWT))
 				if err != nil {
 					b.Fatal(err)
 				}
-				baseline, statements := a.baseline(e, signer)
+				baseline, statements := a.baseline(e, c, signer)
 
 				// Each side rotates its own chain (alice's and bob's
 				// grants). Both send the same number of statements.
@@ -120,50 +100,50 @@ func BenchmarkRefresh(b *testing.B) {
 	}
 }
 
-// vtBaselineToken is a refresh token row as the baselines read it.
-type vtBaselineToken struct {
+// baselineToken is a refresh token row as the baselines read it.
+type baselineToken struct {
 	id, grantID, familyID string
 	revoked               bool
 	familyExpires         any // passed on to the successor as read
 }
 
-// vtBaselineGrant is what the baselines need of the grant row.
-type vtBaselineGrant struct {
+// baselineGrant is what the baselines need of the grant row.
+type baselineGrant struct {
 	id, clientID, subject, resource, status string
 	scopes                                  []string
 	configVersion                           int64
 }
 
-// vtBaselineSign signs the access token of a refresh with bare go-jose.
-func vtBaselineSign(signer jose.Signer, g vtBaselineGrant, now time.Time) (string, error) {
-	c := token.Claims{Issuer: vtIssuer, Subject: g.subject, Audience: jwt.Audience{g.resource},
+// baselineSign signs the access token of a refresh with bare go-jose.
+func baselineSign(signer jose.Signer, g baselineGrant, now time.Time) (string, error) {
+	c := token.Claims{Issuer: testenv.Issuer, Subject: g.subject, Audience: jwt.Audience{g.resource},
 		Expiry: jwt.NewNumericDate(now.Add(5 * time.Minute)), IssuedAt: jwt.NewNumericDate(now),
 		ID: uuid.Must(uuid.NewV7()).String(), ClientID: g.clientID, Scope: strings.Join(g.scopes, " "),
 		GrantID: g.id, TokenSource: token.SourceOAuthClient, ConfigVersion: g.configVersion}
 	return jwt.Signed(signer).Claims(c).Serialize()
 }
 
-var errVtRefused = errors.New("baseline: refresh refused")
+var errBaselineRefused = errors.New("baseline: refresh refused")
 
-// vtSQLiteBaseline is Server.Refresh's SQL on SQLite by hand: SELECT the
+// sqliteBaseline is Server.Refresh's SQL on SQLite by hand: SELECT the
 // client; BEGIN IMMEDIATE (the store's DB begins IMMEDIATE); SELECT the
 // token by hash; SELECT the grant; UPDATE the old token; INSERT the new
 // one; COMMIT; then sign. Writers are serialised in the process by a mutex,
 // as the adapter does with its writer channel.
-func vtSQLiteBaseline(e *vtEnv, signer jose.Signer) (vtRefresher, int64) {
-	s := e.s.(*sqlite.Store)
+func sqliteBaseline(e *testenv.Env, client testenv.Client, signer jose.Signer) (refresher, int64) {
+	s := e.Store.(*sqlite.Store)
 	p := s.Prefix()
 	var (
-		qClient = `SELECT ` + vtClientColumns + ` FROM ` + p + `clients WHERE id = ?1`
-		qToken  = `SELECT ` + vtRefreshColumns + ` FROM ` + p + `refresh_tokens WHERE hash = ?1`
-		qGrant  = `SELECT ` + vtGrantColumns + ` FROM ` + p + `grants WHERE id = ?1`
+		qClient = `SELECT ` + clientColumns + ` FROM ` + p + `clients WHERE id = ?1`
+		qToken  = `SELECT ` + refreshColumns + ` FROM ` + p + `refresh_tokens WHERE hash = ?1`
+		qGrant  = `SELECT ` + grantColumns + ` FROM ` + p + `grants WHERE id = ?1`
 		update  = `UPDATE ` + p + `refresh_tokens SET revoked_at = ?1, revoke_reason = ?2
 			WHERE id = ?3 AND family_id = ?4 AND revoked_at IS NULL`
-		insert = `INSERT INTO ` + p + `refresh_tokens (` + vtRefreshColumns + `)
+		insert = `INSERT INTO ` + p + `refresh_tokens (` + refreshColumns + `)
 			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)`
 	)
 	db := s.DB()
-	clientID := e.client.ID
+	clientID := client.ID
 	var mu sync.Mutex
 	return func(ctx context.Context, rt string) (string, error) {
 		var c struct { // every column, as the adapter reads them
@@ -177,7 +157,7 @@ func vtSQLiteBaseline(e *vtEnv, signer jose.Signer) (vtRefresher, int64) {
 			return "", err
 		}
 		if c.deleted.Valid || c.secretHash != nil || !strings.Contains(c.grantTypes, `"refresh_token"`) {
-			return "", errVtRefused
+			return "", errBaselineRefused
 		}
 
 		mu.Lock()
@@ -200,8 +180,8 @@ func vtSQLiteBaseline(e *vtEnv, signer jose.Signer) (vtRefresher, int64) {
 			activated, gRevoked, lastUsed           sql.NullInt64
 		}
 		var (
-			t vtBaselineToken
-			g vtBaselineGrant
+			t baselineToken
+			g baselineGrant
 		)
 		if err := tx.QueryRowContext(ctx, qToken, hash[:]).Scan(&t.id, &r.hash, &t.grantID, &t.familyID, &r.parent,
 			&r.created, &r.expires, &r.familyExpires, &r.revoked, &r.reason); err != nil {
@@ -217,7 +197,7 @@ func vtSQLiteBaseline(e *vtEnv, signer jose.Signer) (vtRefresher, int64) {
 			return "", err
 		}
 		if g.clientID != clientID || g.status != string(store.GrantActive) || t.revoked {
-			return "", errVtRefused
+			return "", errBaselineRefused
 		}
 		if err := json.Unmarshal([]byte(r.scopes), &g.scopes); err != nil {
 			return "", err
@@ -238,32 +218,32 @@ func vtSQLiteBaseline(e *vtEnv, signer jose.Signer) (vtRefresher, int64) {
 		if err := tx.Commit(); err != nil {
 			return "", err
 		}
-		if _, err := vtBaselineSign(signer, g, now); err != nil {
+		if _, err := baselineSign(signer, g, now); err != nil {
 			return "", err
 		}
 		return next, nil
 	}, 7
 }
 
-// vtPostgresBaseline is Server.Refresh's SQL on PostgreSQL by hand with
+// postgresBaseline is Server.Refresh's SQL on PostgreSQL by hand with
 // pgx: SELECT the client; BEGIN; SELECT the token by hash; SELECT the grant
 // FOR UPDATE; the rotating CTE (UPDATE … RETURNING feeding the INSERT);
 // COMMIT; then sign.
-func vtPostgresBaseline(e *vtEnv, signer jose.Signer) (vtRefresher, int64) {
-	s := e.s.(*postgres.Store)
+func postgresBaseline(e *testenv.Env, client testenv.Client, signer jose.Signer) (refresher, int64) {
+	s := e.Store.(*postgres.Store)
 	p := `"` + s.Schema() + `".`
 	var (
-		qClient = `SELECT ` + vtClientColumns + ` FROM ` + p + `clients WHERE id = $1`
-		qToken  = `SELECT ` + vtRefreshColumns + ` FROM ` + p + `refresh_tokens WHERE hash = $1`
-		qGrant  = `SELECT ` + vtGrantColumns + ` FROM ` + p + `grants WHERE id = $1 FOR UPDATE`
+		qClient = `SELECT ` + clientColumns + ` FROM ` + p + `clients WHERE id = $1`
+		qToken  = `SELECT ` + refreshColumns + ` FROM ` + p + `refresh_tokens WHERE hash = $1`
+		qGrant  = `SELECT ` + grantColumns + ` FROM ` + p + `grants WHERE id = $1 FOR UPDATE`
 		rotate  = `WITH old AS (
 			UPDATE ` + p + `refresh_tokens SET revoked_at = $6, revoke_reason = $12
 			WHERE id = $11 AND family_id = $4 AND revoked_at IS NULL RETURNING id)
-			INSERT INTO ` + p + `refresh_tokens (` + vtRefreshColumns + `)
+			INSERT INTO ` + p + `refresh_tokens (` + refreshColumns + `)
 			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM old`
 	)
 	pool := s.Pool()
-	clientID := e.client.ID
+	clientID := client.ID
 	return func(ctx context.Context, rt string) (string, error) {
 		var c struct { // every column, as the adapter reads them
 			id, name                                 string
@@ -278,7 +258,7 @@ func vtPostgresBaseline(e *vtEnv, signer jose.Signer) (vtRefresher, int64) {
 			return "", err
 		}
 		if c.deleted != nil || c.secretHash != nil || !strings.Contains(string(c.grantTypes), `"refresh_token"`) {
-			return "", errVtRefused
+			return "", errBaselineRefused
 		}
 
 		tx, err := pool.Begin(ctx)
@@ -299,8 +279,8 @@ func vtPostgresBaseline(e *vtEnv, signer jose.Signer) (vtRefresher, int64) {
 			activated, gRevoked, lastUsed   *time.Time
 		}
 		var (
-			t vtBaselineToken
-			g vtBaselineGrant
+			t baselineToken
+			g baselineGrant
 		)
 		if err := tx.QueryRow(ctx, qToken, hash[:]).Scan(&t.id, &r.hash, &t.grantID, &t.familyID, &r.parent,
 			&r.created, &r.expires, &r.familyExpires, &r.revoked, &r.reason); err != nil {
@@ -316,7 +296,7 @@ func vtPostgresBaseline(e *vtEnv, signer jose.Signer) (vtRefresher, int64) {
 			return "", err
 		}
 		if g.clientID != clientID || g.status != string(store.GrantActive) || t.revoked {
-			return "", errVtRefused
+			return "", errBaselineRefused
 		}
 		if err := json.Unmarshal(r.scopes, &g.scopes); err != nil {
 			return "", err
@@ -334,7 +314,7 @@ func vtPostgresBaseline(e *vtEnv, signer jose.Signer) (vtRefresher, int64) {
 		if err := tx.Commit(ctx); err != nil {
 			return "", err
 		}
-		if _, err := vtBaselineSign(signer, g, now); err != nil {
+		if _, err := baselineSign(signer, g, now); err != nil {
 			return "", err
 		}
 		return next, nil

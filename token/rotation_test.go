@@ -27,7 +27,7 @@ func TestRefreshRotation(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
-		e := flowOpen(t, db)
+		e := newEnv(t, db)
 		sess := e.login("alice", testenv.Confidential)
 		chain := []string{sess.Resp.RefreshToken}
 		for i := range 2 {
@@ -73,7 +73,7 @@ func TestRefreshRotation(t *testing.T) {
 		if act := testenv.ActiveRefresh(e.Snapshot(), "family_id", rows[0].FamilyID); len(act) != 1 {
 			t.Errorf("%d active tokens in the family, want 1", len(act))
 		}
-		flowNoMaterial(t, e.Snapshot(), chain...)
+		noMaterial(t, e.Snapshot(), chain...)
 
 		_, err = e.Server.Refresh(context.Background(), sess.RefreshRequest(chain[0]))
 		if !errors.Is(err, token.ErrReused) || errCode(err) != "invalid_grant" {
@@ -108,7 +108,7 @@ func TestRefreshReusePolicy(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
 				ctx := context.Background()
-				e := flowOpen(t, db, func(c *token.ServerConfig) { c.ReusePolicy = tt.policy })
+				e := newEnv(t, db, func(c *token.ServerConfig) { c.ReusePolicy = tt.policy })
 				sess := e.login("alice")
 				// A second family on the same grant: the same authorization
 				// again reuses the active grant.
@@ -180,7 +180,7 @@ func TestRefreshReusePolicy(t *testing.T) {
 
 // TestRefreshOvertaken replays deterministically the interleaving of two
 // concurrent presentations of one token where the second read the token
-// before the first's rotation committed (flowStale): its conditional
+// before the first's rotation committed (staleStore): its conditional
 // rotation changes nothing (SPEC §4.2 step 4). Without a leeway that is
 // reuse; within the leeway it is a retry, answered as a retry that did not
 // overlap would be: a fresh pair, and the family keeps exactly one active
@@ -201,10 +201,10 @@ func TestRefreshOvertaken(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
 				ctx := context.Background()
-				e := flowOpen(t, db, func(c *token.ServerConfig) { c.ReuseLeeway = tt.leeway })
+				e := newEnv(t, db, func(c *token.ServerConfig) { c.ReuseLeeway = tt.leeway })
 				sess := e.login("alice")
 				first := e.MustRefresh(sess.Client, sess.Resp.RefreshToken) // the request that won
-				_, srv := e.ServerOver(flowStale{e.Store})
+				_, srv := e.ServerOver(staleStore{e.Store})
 				resp, err := srv.Refresh(ctx, sess.RefreshRequest(sess.Resp.RefreshToken))
 				if !testenv.Is(err, tt.want) {
 					t.Fatalf("got %v, want %v", err, tt.want)
@@ -253,7 +253,7 @@ func TestRefreshScope(t *testing.T) {
 		for _, tt := range cases {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
-				e := flowOpen(t, db)
+				e := newEnv(t, db)
 				sess := e.login("alice")
 				req := sess.RefreshRequest(sess.Resp.RefreshToken)
 				req.Scopes = tt.requested
@@ -321,7 +321,7 @@ func TestRefreshLifetimes(t *testing.T) {
 		for _, tt := range cases {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
-				e := flowOpen(t, db, func(c *token.ServerConfig) { c.RefreshIdleTTL, c.RefreshAbsoluteTTL = tt.idle, tt.abs })
+				e := newEnv(t, db, func(c *token.ServerConfig) { c.RefreshIdleTTL, c.RefreshAbsoluteTTL = tt.idle, tt.abs })
 				sess := e.login("alice")
 				rt := sess.Resp.RefreshToken
 				for i, w := range tt.waits {
@@ -378,7 +378,7 @@ func TestRefreshLiveness(t *testing.T) {
 		for _, tt := range cases {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
-				e := flowOpen(t, db)
+				e := newEnv(t, db)
 				sess := e.login("alice")
 				before := e.Snapshot()
 				e.setLive(tt.live)
@@ -452,7 +452,7 @@ func TestRefreshRefused(t *testing.T) {
 		for _, tt := range cases {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
-				e := flowOpen(t, db)
+				e := newEnv(t, db)
 				f := &fixture{sess: e.login("alice", testenv.Confidential), other: e.client(testenv.Confidential), noRotate: e.client(testenv.NoRefresh)}
 				good := f.sess.RefreshRequest(f.sess.Resp.RefreshToken)
 				bad := good
@@ -493,7 +493,7 @@ func TestRefreshLeeway(t *testing.T) {
 		t.Run("retry within the leeway", func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			e := flowOpen(t, db, func(c *token.ServerConfig) { c.ReuseLeeway = leeway })
+			e := newEnv(t, db, func(c *token.ServerConfig) { c.ReuseLeeway = leeway })
 			sess := e.login("alice")
 			orig := sess.Resp.RefreshToken
 			first := e.MustRefresh(sess.Client, orig)
@@ -553,23 +553,23 @@ func TestRefreshLeeway(t *testing.T) {
 			name  string
 			delay time.Duration
 			// prepare, when set, runs after the delay, before the retry.
-			prepare func(t *testing.T, e *flowEnv, sess testenv.Session, first token.Response)
+			prepare func(t *testing.T, e *env, sess testenv.Session, first token.Response)
 		}{
 			{name: "retry at the leeway", delay: leeway},
 			{name: "retry after the leeway", delay: leeway + time.Second},
 			{name: "retry of a token the successor already rotated", delay: time.Second,
-				prepare: func(t *testing.T, e *flowEnv, sess testenv.Session, first token.Response) {
+				prepare: func(t *testing.T, e *env, sess testenv.Session, first token.Response) {
 					e.MustRefresh(sess.Client, first.RefreshToken)
 				}},
 			{name: "retry after a retry", delay: time.Second,
-				prepare: func(t *testing.T, e *flowEnv, sess testenv.Session, _ token.Response) {
+				prepare: func(t *testing.T, e *env, sess testenv.Session, _ token.Response) {
 					e.MustRefresh(sess.Client, sess.Resp.RefreshToken)
 				}},
 		}
 		for _, tt := range cases {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
-				e := flowOpen(t, db, func(c *token.ServerConfig) { c.ReuseLeeway = leeway })
+				e := newEnv(t, db, func(c *token.ServerConfig) { c.ReuseLeeway = leeway })
 				sess := e.login("alice")
 				first := e.MustRefresh(sess.Client, sess.Resp.RefreshToken)
 				e.Clock.Advance(tt.delay)
@@ -607,7 +607,7 @@ func TestRefreshReuseAfterRevocation(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
 		ctx := context.Background()
-		e := flowOpen(t, db)
+		e := newEnv(t, db)
 		sess := e.login("alice")
 		rotatedAway := sess.Resp.RefreshToken
 		head := e.MustRefresh(sess.Client, rotatedAway).RefreshToken
@@ -653,7 +653,7 @@ func TestRefreshRetryAfterRevocation(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
 		ctx := context.Background()
-		e := flowOpen(t, db, func(c *token.ServerConfig) { c.ReuseLeeway = 10 * time.Second })
+		e := newEnv(t, db, func(c *token.ServerConfig) { c.ReuseLeeway = 10 * time.Second })
 		sess := e.login("alice")
 		e.MustRefresh(sess.Client, sess.Resp.RefreshToken)
 		if _, err := e.Manager.Revoke(ctx, []string{sess.Grant.ID}, grant.ReasonUserRevoked, "alice"); err != nil {

@@ -4,13 +4,11 @@ import (
 	"context"
 	"crypto"
 	"crypto/ed25519"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"log/slog"
 	"os"
 	"runtime"
 	"strings"
@@ -27,178 +25,34 @@ import (
 
 	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/internal/testdb"
+	"github.com/grantkit/grantkit/internal/testenv"
 	"github.com/grantkit/grantkit/store"
 	"github.com/grantkit/grantkit/store/postgres"
 	"github.com/grantkit/grantkit/store/sqlite"
 	"github.com/grantkit/grantkit/token"
 )
 
-// The verifier and key tests' fixed values. Everything here is prefixed vt
-// so it cannot collide with the other test files of package token_test.
-const (
-	vtIssuer   = "https://as.example"
-	vtResource = "https://api.example/mcp"
-	vtRedirect = "https://app.example/cb"
-	vtLeeway   = 30 * time.Second
-	vtWindow   = 30 * time.Second
-)
+// The verifier and key tests run on testenv's fixture (testenv.WithKeys
+// for their key sets, Env.StartedVerifierOver for their Verifiers). What
+// follows is theirs alone: the tokens of the refusal cases, built from
+// claim maps, signed by hand (with go-jose or without it) or tampered
+// with, and the stores that fail the grant check.
 
-var vtT0 = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
-
-// vtQuiet discards logs.
-var vtQuiet = slog.New(slog.DiscardHandler)
-
-// vtEnv is a store with a grant manager, a public client, an EdDSA key set
-// and a minter, all on one test clock.
-type vtEnv struct {
-	tb     testing.TB
-	s      store.Store
-	m      *grant.Manager
-	clk    *testdb.Clock
-	key    token.Key
-	keys   *token.KeySet
-	minter *token.Minter
-	client store.Client
-}
-
-func vtNewEnv(tb testing.TB, s store.Store) *vtEnv {
-	tb.Helper()
-	e := &vtEnv{tb: tb, s: s, clk: testdb.NewClock(vtT0)}
-	m, err := grant.New(grant.Config{Store: s, Now: e.clk.Now, Logger: vtQuiet})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	e.m = m
-	e.key = vtKey(tb, token.EdDSA)
-	if e.keys, err = token.NewKeySet(e.key); err != nil {
-		tb.Fatal(err)
-	}
-	if e.minter, err = token.NewMinter(token.MinterConfig{Issuer: vtIssuer, Keys: e.keys, TTL: 5 * time.Minute}); err != nil {
-		tb.Fatal(err)
-	}
-	e.client, _, err = m.RegisterClient(context.Background(), grant.ClientMetadata{Name: "vt client",
-		RedirectURIs: []string{vtRedirect}, Scopes: []string{"read", "write"}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return e
-}
-
-// vtOpen opens a fresh, migrated store on db.
-func vtOpen(t *testing.T, db testdb.DB) store.Store {
-	t.Helper()
-	return db.Harness.Open(t, nil)
-}
-
-func vtKey(tb testing.TB, alg jose.SignatureAlgorithm) token.Key {
-	tb.Helper()
-	k, err := token.GenerateKey(alg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return k
-}
-
-// vtPKCE returns an S256 code verifier and its challenge (RFC 7636 §4.1,
-// §4.2).
-func vtPKCE() (verifier, challenge string) {
-	verifier = strings.Repeat("v", 10) + uuid.NewString() // 46 unreserved characters
-	sum := sha256.Sum256([]byte(verifier))
-	return verifier, base64.RawURLEncoding.EncodeToString(sum[:])
-}
-
-// authorize starts and approves an authorization of subject with scopes
-// and returns the approval (its grant active, its code unused) with the
-// PKCE verifier that redeems the code.
-func (e *vtEnv) authorize(subject string, scopes ...string) (grant.Approval, string) {
-	e.tb.Helper()
-	ctx := context.Background()
-	verifier, challenge := vtPKCE()
-	a, err := e.m.Start(ctx, grant.AuthorizationRequest{ClientID: e.client.ID, RedirectURI: vtRedirect,
-		Scopes: scopes, CodeChallenge: challenge, CodeChallengeMethod: grant.CodeChallengeS256,
-		Resource: vtResource, Subject: subject, SubjectKind: "user"})
-	if err != nil {
-		e.tb.Fatalf("Start: %v", err)
-	}
-	ap, err := e.m.Approve(ctx, a.Request.ID, nil)
-	if err != nil {
-		e.tb.Fatalf("Approve: %v", err)
-	}
-	if ap.Grant.Status != store.GrantActive {
-		e.tb.Fatalf("approved grant is %s", ap.Grant.Status)
-	}
-	return ap, verifier
-}
-
-// grant authorizes and approves an active grant of subject with scopes.
-func (e *vtEnv) grant(subject string, scopes ...string) store.Grant {
-	e.tb.Helper()
-	ap, _ := e.authorize(subject, scopes...)
-	return ap.Grant
-}
-
-// mint signs an access token for g with the minter at the clock's time.
-func (e *vtEnv) mint(g store.Grant, scopes ...string) string {
-	e.tb.Helper()
-	raw, _, err := e.minter.Mint(g, scopes, token.SourceOAuthClient, e.clk.Now())
-	if err != nil {
-		e.tb.Fatalf("Mint: %v", err)
-	}
-	return raw
-}
-
-// useKeys makes ks the env's key set, for its minter and verifiers.
-func (e *vtEnv) useKeys(ks *token.KeySet) {
-	e.tb.Helper()
-	e.keys = ks
-	var err error
-	if e.minter, err = token.NewMinter(token.MinterConfig{Issuer: vtIssuer, Keys: ks, TTL: 5 * time.Minute}); err != nil {
-		e.tb.Fatal(err)
-	}
-}
-
-// verifier returns a Verifier over s (e.s when nil) with e's clock and
-// keys, closed when the test ends.
-func (e *vtEnv) verifier(s store.Store, mut ...func(*token.VerifierConfig)) *token.Verifier {
-	e.tb.Helper()
-	if s == nil {
-		s = e.s
-	}
-	m, err := grant.New(grant.Config{Store: s, Now: e.clk.Now, Logger: vtQuiet})
-	if err != nil {
-		e.tb.Fatal(err)
-	}
-	cfg := e.minter.VerifierConfig(vtResource)
-	cfg.Leeway, cfg.TouchWindow = vtLeeway, vtWindow
-	for _, f := range mut {
-		f(&cfg)
-	}
-	v, err := token.NewVerifier(m, cfg)
-	if err != nil {
-		e.tb.Fatal(err)
-	}
-	if err := v.Start(context.Background()); err != nil {
-		e.tb.Fatal(err)
-	}
-	e.tb.Cleanup(func() { _ = v.Stop(context.Background()) })
-	return v
-}
-
-// claims returns the claims of a valid token for g as a JSON object, for
-// tests to break one at a time.
-func (e *vtEnv) claims(g store.Grant, scopes ...string) map[string]any {
-	now := e.clk.Now()
+// claimMap returns the claims of a valid token for g as a JSON object, as
+// e's Minter would sign them now, for tests to break one at a time.
+func claimMap(e *testenv.Env, g store.Grant, scopes ...string) map[string]any {
+	now := e.Clock.Now()
 	return map[string]any{
-		"iss": vtIssuer, "sub": g.Subject, "subject_kind": g.SubjectKind, "aud": []string{g.Resource},
-		"exp": now.Add(5 * time.Minute).Unix(), "iat": now.Unix(), "jti": uuid.NewString(),
+		"iss": e.Minter.Issuer(), "sub": g.Subject, "subject_kind": g.SubjectKind, "aud": []string{g.Resource},
+		"exp": now.Add(e.Minter.TTL()).Unix(), "iat": now.Unix(), "jti": uuid.NewString(),
 		"client_id": g.ClientID, "scope": strings.Join(scopes, " "), "grant_id": g.ID,
 		"token_source": token.SourceOAuthClient, "config_version": g.ConfigVersion,
 	}
 }
 
-// vtSign signs claims as a compact JWS with go-jose directly; opt adjusts
+// sign signs claims as a compact JWS with go-jose directly; opt adjusts
 // the signer's options.
-func vtSign(tb testing.TB, alg jose.SignatureAlgorithm, key any, kid, typ string, claims any,
+func sign(tb testing.TB, alg jose.SignatureAlgorithm, key any, kid, typ string, claims any,
 	opt ...func(*jose.SignerOptions)) string {
 	tb.Helper()
 	opts := &jose.SignerOptions{}
@@ -219,9 +73,9 @@ func vtSign(tb testing.TB, alg jose.SignatureAlgorithm, key any, kid, typ string
 	return raw
 }
 
-// vtUnsigned builds a compact JWS from a header and claims with an empty
+// unsigned builds a compact JWS from a header and claims with an empty
 // signature, as an "alg: none" attacker would.
-func vtUnsigned(tb testing.TB, header, claims any) string {
+func unsigned(tb testing.TB, header, claims any) string {
 	tb.Helper()
 	enc := func(v any) string {
 		b, err := json.Marshal(v)
@@ -233,10 +87,10 @@ func vtUnsigned(tb testing.TB, header, claims any) string {
 	return enc(header) + "." + enc(claims) + "."
 }
 
-// vtSignRaw signs payload, as is, under header with the ed25519 key priv,
+// signRaw signs payload, as is, under header with the ed25519 key priv,
 // so a test can sign what go-jose would not build: any header parameter,
 // claims of any JSON type, a payload that is no JSON object at all.
-func vtSignRaw(tb testing.TB, priv crypto.Signer, header map[string]any, payload string) string {
+func signRaw(tb testing.TB, priv crypto.Signer, header map[string]any, payload string) string {
 	tb.Helper()
 	h, err := json.Marshal(header)
 	if err != nil {
@@ -246,9 +100,9 @@ func vtSignRaw(tb testing.TB, priv crypto.Signer, header map[string]any, payload
 	return input + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(priv.(ed25519.PrivateKey), []byte(input)))
 }
 
-// vtTamper flips one bit of the decoded signature and re-encodes it, so the
+// tamper flips one bit of the decoded signature and re-encodes it, so the
 // token still parses and only the signature check can catch it.
-func vtTamper(tb testing.TB, raw string) string {
+func tamper(tb testing.TB, raw string) string {
 	tb.Helper()
 	parts := strings.Split(raw, ".")
 	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
@@ -260,43 +114,43 @@ func vtTamper(tb testing.TB, raw string) string {
 	return strings.Join(parts, ".")
 }
 
-// vtReencode rewrites segment i of the compact JWS raw with f, for a
+// reencode rewrites segment i of the compact JWS raw with f, for a
 // token whose segments still decode to the bytes that were signed.
-func vtReencode(tb testing.TB, raw string, i int, f func(string) string) string {
+func reencode(tb testing.TB, raw string, i int, f func(string) string) string {
 	tb.Helper()
 	parts := strings.Split(raw, ".")
 	parts[i] = f(parts[i])
 	return strings.Join(parts, ".")
 }
 
-// vtTrailingBit sets the lowest unused bit of the last character of the
+// trailingBit sets the lowest unused bit of the last character of the
 // unpadded base64url seg (an Ed25519 signature: 86 characters for 64
 // bytes, 4 bits unused), so it decodes to the same bytes as seg.
-func vtTrailingBit(seg string) string {
+func trailingBit(seg string) string {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	last := strings.IndexByte(alphabet, seg[len(seg)-1])
 	return seg[:len(seg)-1] + string(alphabet[last|1])
 }
 
-// vtSentinels are the Verifier's refusals; each names one check.
-var vtSentinels = []error{
+// sentinels are the Verifier's refusals; each names one check.
+var sentinels = []error{
 	token.ErrMalformed, token.ErrAlgorithm, token.ErrUnsecured, token.ErrUnknownKey, token.ErrSignature, token.ErrType,
 	token.ErrIssuer, token.ErrAudience, token.ErrMissingExpiry, token.ErrAccessTokenExpired, token.ErrNotYetValid,
 	token.ErrGrantInactive, token.ErrGrantMismatch, token.ErrScopeBeyond, token.ErrConfigVersion,
 }
 
-// vtFailingStore fails every grant read.
-type vtFailingStore struct {
+// failingStore fails every grant read.
+type failingStore struct {
 	store.Store
 	err error
 }
 
-func (s vtFailingStore) GetGrant(context.Context, string) (store.Grant, error) {
+func (s failingStore) GetGrant(context.Context, string) (store.Grant, error) {
 	return store.Grant{}, s.err
 }
 
-// vtClosedStore returns a store of db's kind whose connections are closed.
-func vtClosedStore(t *testing.T, db testdb.DB) store.Store {
+// closedStore returns a store of db's kind whose connections are closed.
+func closedStore(t *testing.T, db testdb.DB) store.Store {
 	t.Helper()
 	ctx := context.Background()
 	switch db.Name {
@@ -331,27 +185,23 @@ func vtClosedStore(t *testing.T, db testdb.DB) store.Store {
 func TestVerifier(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
-		e := vtNewEnv(t, vtOpen(t, db))
-		other := vtKey(t, token.EdDSA) // signs, but is not in the set
-		es := vtKey(t, token.ES256)    // in the set, verification only
-		keys, err := token.NewKeySet(e.key, es)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.useKeys(keys)
-		v := e.verifier(nil)
-		g := e.grant("alice", "read")
-		now := e.clk.Now()
+		other := testenv.NewKey(t, token.EdDSA) // signs, but is not in the set
+		es := testenv.NewKey(t, token.ES256)    // in the set, verification only
+		e := testenv.New(t, db, testenv.WithKeys(testenv.NewKey(t, token.EdDSA), es))
+		v := e.StartedVerifierOver(e.Store)
+		client := e.Client()
+		g := e.Authorize(client, "alice", "read").Grant
+		now := e.Clock.Now()
 		ctx := context.Background()
-		pub, err := x509.MarshalPKIXPublicKey(e.key.Private.Public())
+		pub, err := x509.MarshalPKIXPublicKey(e.Key.Private.Public())
 		if err != nil {
 			t.Fatal(err)
 		}
 		pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})
 
-		revoked := e.grant("bob", "read")
-		revokedTok := e.mint(revoked, "read")
-		if _, err := e.m.Revoke(ctx, []string{revoked.ID}, grant.ReasonUserRevoked, "bob"); err != nil {
+		revoked := e.Authorize(client, "bob", "read").Grant
+		revokedTok := e.Mint(revoked, "read")
+		if _, err := e.Manager.Revoke(ctx, []string{revoked.ID}, grant.ReasonUserRevoked, "bob"); err != nil {
 			t.Fatal(err)
 		}
 		bumped := g
@@ -362,22 +212,22 @@ func TestVerifier(t *testing.T) {
 		otherKind.SubjectKind = "api_key"
 
 		signed := func(mut func(c map[string]any)) string {
-			c := e.claims(g, "read")
+			c := claimMap(e, g, "read")
 			mut(c)
-			return vtSign(t, token.EdDSA, e.key.Private, e.key.ID, token.TypeATJWT, c)
+			return sign(t, token.EdDSA, e.Key.Private, e.Key.ID, token.TypeATJWT, c)
 		}
-		header := map[string]any{"alg": "none", "typ": token.TypeATJWT, "kid": e.key.ID}
-		// hdr is a valid EdDSA header for e.key plus extra; claimsJSON is a
+		header := map[string]any{"alg": "none", "typ": token.TypeATJWT, "kid": e.Key.ID}
+		// hdr is a valid EdDSA header for e.Key plus extra; claimsJSON is a
 		// valid token's claims for g with the changes in set.
 		hdr := func(extra map[string]any) map[string]any {
-			h := map[string]any{"alg": "EdDSA", "typ": token.TypeATJWT, "kid": e.key.ID}
+			h := map[string]any{"alg": "EdDSA", "typ": token.TypeATJWT, "kid": e.Key.ID}
 			for k, v := range extra {
 				h[k] = v
 			}
 			return h
 		}
 		claimsJSON := func(set map[string]any) string {
-			c := e.claims(g, "read")
+			c := claimMap(e, g, "read")
 			for k, v := range set {
 				c[k] = v
 			}
@@ -394,82 +244,82 @@ func TestVerifier(t *testing.T) {
 			raw  string
 			want error // nil: the token is valid
 		}{
-			{"valid", e.mint(g, "read"), nil},
-			{"valid with typ application/at+jwt", vtSign(t, token.EdDSA, e.key.Private, e.key.ID,
-				"application/at+jwt", e.claims(g, "read")), nil},
+			{"valid", e.Mint(g, "read"), nil},
+			{"valid with typ application/at+jwt", sign(t, token.EdDSA, e.Key.Private, e.Key.ID,
+				"application/at+jwt", claimMap(e, g, "read")), nil},
 			{"expired within leeway", signed(func(c map[string]any) {
-				c["exp"] = now.Add(-vtLeeway / 2).Unix()
+				c["exp"] = now.Add(-token.DefaultLeeway / 2).Unix()
 			}), nil},
-			{"alg none", vtUnsigned(t, header, e.claims(g, "read")), token.ErrUnsecured},
-			{"HS256 with the public key as secret", vtSign(t, jose.HS256, pubPEM, e.key.ID, token.TypeATJWT,
-				e.claims(g, "read")), token.ErrAlgorithm},
-			{"EdDSA token naming the ES256 key", vtSign(t, token.EdDSA, e.key.Private, es.ID, token.TypeATJWT,
-				e.claims(g, "read")), token.ErrAlgorithm},
-			{"typ JWT", vtSign(t, token.EdDSA, e.key.Private, e.key.ID, "JWT", e.claims(g, "read")), token.ErrType},
-			{"no typ", vtSign(t, token.EdDSA, e.key.Private, e.key.ID, "", e.claims(g, "read")), token.ErrType},
+			{"alg none", unsigned(t, header, claimMap(e, g, "read")), token.ErrUnsecured},
+			{"HS256 with the public key as secret", sign(t, jose.HS256, pubPEM, e.Key.ID, token.TypeATJWT,
+				claimMap(e, g, "read")), token.ErrAlgorithm},
+			{"EdDSA token naming the ES256 key", sign(t, token.EdDSA, e.Key.Private, es.ID, token.TypeATJWT,
+				claimMap(e, g, "read")), token.ErrAlgorithm},
+			{"typ JWT", sign(t, token.EdDSA, e.Key.Private, e.Key.ID, "JWT", claimMap(e, g, "read")), token.ErrType},
+			{"no typ", sign(t, token.EdDSA, e.Key.Private, e.Key.ID, "", claimMap(e, g, "read")), token.ErrType},
 			{"missing exp", signed(func(c map[string]any) { delete(c, "exp") }), token.ErrMissingExpiry},
 			{"expired beyond leeway", signed(func(c map[string]any) {
 				c["iat"] = now.Add(-time.Hour).Unix()
-				c["exp"] = now.Add(-vtLeeway - time.Second).Unix()
+				c["exp"] = now.Add(-token.DefaultLeeway - time.Second).Unix()
 			}), token.ErrAccessTokenExpired},
 			{"nbf in the future", signed(func(c map[string]any) {
-				c["nbf"] = now.Add(vtLeeway + time.Minute).Unix()
+				c["nbf"] = now.Add(token.DefaultLeeway + time.Minute).Unix()
 			}), token.ErrNotYetValid},
 			{"wrong aud", signed(func(c map[string]any) { c["aud"] = "https://other.example/" }), token.ErrAudience},
 			{"wrong iss", signed(func(c map[string]any) { c["iss"] = "https://evil.example" }), token.ErrIssuer},
-			{"unknown kid", vtSign(t, token.EdDSA, other.Private, other.ID, token.TypeATJWT, e.claims(g, "read")),
+			{"unknown kid", sign(t, token.EdDSA, other.Private, other.ID, token.TypeATJWT, claimMap(e, g, "read")),
 				token.ErrUnknownKey},
 			{"revoked grant", revokedTok, token.ErrGrantInactive},
 			{"unknown grant", signed(func(c map[string]any) { c["grant_id"] = uuid.NewString() }), token.ErrGrantInactive},
-			{"scope beyond the grant", e.mint(g, "read", "write"), token.ErrScopeBeyond},
-			{"config_version mismatch", e.mint(bumped, "read"), token.ErrConfigVersion},
-			{"subject differs from the grant", e.mint(impostor, "read"), token.ErrGrantMismatch},
-			{"subject_kind differs from the grant", e.mint(otherKind, "read"), token.ErrGrantMismatch},
-			{"tampered signature", vtTamper(t, e.mint(g, "read")), token.ErrSignature},
-			{"line break in the claims", vtReencode(t, e.mint(g, "read"), 1, func(seg string) string {
+			{"scope beyond the grant", e.Mint(g, "read", "write"), token.ErrScopeBeyond},
+			{"config_version mismatch", e.Mint(bumped, "read"), token.ErrConfigVersion},
+			{"subject differs from the grant", e.Mint(impostor, "read"), token.ErrGrantMismatch},
+			{"subject_kind differs from the grant", e.Mint(otherKind, "read"), token.ErrGrantMismatch},
+			{"tampered signature", tamper(t, e.Mint(g, "read")), token.ErrSignature},
+			{"line break in the claims", reencode(t, e.Mint(g, "read"), 1, func(seg string) string {
 				return seg[:len(seg)/2] + "\n" + seg[len(seg)/2:]
 			}), token.ErrMalformed},
-			{"CR LF in the header", vtReencode(t, e.mint(g, "read"), 0, func(seg string) string {
+			{"CR LF in the header", reencode(t, e.Mint(g, "read"), 0, func(seg string) string {
 				return seg[:4] + "\r\n" + seg[4:]
 			}), token.ErrMalformed},
-			{"signature with non-zero trailing bits", vtReencode(t, e.mint(g, "read"), 2, vtTrailingBit),
+			{"signature with non-zero trailing bits", reencode(t, e.Mint(g, "read"), 2, trailingBit),
 				token.ErrMalformed},
 			{"no grant_id", signed(func(c map[string]any) { delete(c, "grant_id") }), token.ErrMalformed},
-			{"signed by another key under the set's kid", vtSign(t, token.EdDSA, other.Private, e.key.ID,
-				token.TypeATJWT, e.claims(g, "read")), token.ErrSignature},
-			{"crit naming an extension", vtSignRaw(t, e.key.Private, hdr(map[string]any{"crit": []string{"exp"}, "exp": 1}),
+			{"signed by another key under the set's kid", sign(t, token.EdDSA, other.Private, e.Key.ID,
+				token.TypeATJWT, claimMap(e, g, "read")), token.ErrSignature},
+			{"crit naming an extension", signRaw(t, e.Key.Private, hdr(map[string]any{"crit": []string{"exp"}, "exp": 1}),
 				claimsJSON(nil)), token.ErrMalformed},
-			{"crit b64 (RFC 7797), b64 true", vtSignRaw(t, e.key.Private, hdr(map[string]any{"crit": []string{"b64"},
+			{"crit b64 (RFC 7797), b64 true", signRaw(t, e.Key.Private, hdr(map[string]any{"crit": []string{"b64"},
 				"b64": true}), claimsJSON(nil)), token.ErrMalformed},
-			{"crit b64 by go-jose, b64 false", vtSign(t, token.EdDSA, e.key.Private, e.key.ID, token.TypeATJWT,
-				e.claims(g, "read"), func(o *jose.SignerOptions) { o.WithBase64(false) }), token.ErrMalformed},
-			{"crit empty", vtSignRaw(t, e.key.Private, hdr(map[string]any{"crit": []string{}}), claimsJSON(nil)),
+			{"crit b64 by go-jose, b64 false", sign(t, token.EdDSA, e.Key.Private, e.Key.ID, token.TypeATJWT,
+				claimMap(e, g, "read"), func(o *jose.SignerOptions) { o.WithBase64(false) }), token.ErrMalformed},
+			{"crit empty", signRaw(t, e.Key.Private, hdr(map[string]any{"crit": []string{}}), claimsJSON(nil)),
 				token.ErrMalformed},
-			{"crit null", vtSignRaw(t, e.key.Private, hdr(map[string]any{"crit": nil}), claimsJSON(nil)), token.ErrMalformed},
-			{"b64 without crit", vtSignRaw(t, e.key.Private, hdr(map[string]any{"b64": true}), claimsJSON(nil)),
+			{"crit null", signRaw(t, e.Key.Private, hdr(map[string]any{"crit": nil}), claimsJSON(nil)), token.ErrMalformed},
+			{"b64 without crit", signRaw(t, e.Key.Private, hdr(map[string]any{"b64": true}), claimsJSON(nil)),
 				token.ErrMalformed},
-			{"exp a string", vtSignRaw(t, e.key.Private, hdr(nil), claimsJSON(map[string]any{"exp": "soon"})),
+			{"exp a string", signRaw(t, e.Key.Private, hdr(nil), claimsJSON(map[string]any{"exp": "soon"})),
 				token.ErrMalformed},
-			{"iat a bool", vtSignRaw(t, e.key.Private, hdr(nil), claimsJSON(map[string]any{"iat": true})),
+			{"iat a bool", signRaw(t, e.Key.Private, hdr(nil), claimsJSON(map[string]any{"iat": true})),
 				token.ErrMalformed},
-			{"aud a number", vtSignRaw(t, e.key.Private, hdr(nil), claimsJSON(map[string]any{"aud": 5})),
+			{"aud a number", signRaw(t, e.Key.Private, hdr(nil), claimsJSON(map[string]any{"aud": 5})),
 				token.ErrMalformed},
-			{"scope an array", vtSignRaw(t, e.key.Private, hdr(nil), claimsJSON(map[string]any{"scope": []int{1}})),
+			{"scope an array", signRaw(t, e.Key.Private, hdr(nil), claimsJSON(map[string]any{"scope": []int{1}})),
 				token.ErrMalformed},
-			{"config_version a string", vtSignRaw(t, e.key.Private, hdr(nil),
+			{"config_version a string", signRaw(t, e.Key.Private, hdr(nil),
 				claimsJSON(map[string]any{"config_version": "x"})), token.ErrMalformed},
-			{"sub an object", vtSignRaw(t, e.key.Private, hdr(nil), claimsJSON(map[string]any{"sub": map[string]any{}})),
+			{"sub an object", signRaw(t, e.Key.Private, hdr(nil), claimsJSON(map[string]any{"sub": map[string]any{}})),
 				token.ErrMalformed},
-			{"claims an array", vtSignRaw(t, e.key.Private, hdr(nil), `[1]`), token.ErrMalformed},
-			{"claims not JSON", vtSignRaw(t, e.key.Private, hdr(nil), `{"iss":`), token.ErrMalformed},
-			{"iss twice", vtSignRaw(t, e.key.Private, hdr(nil),
+			{"claims an array", signRaw(t, e.Key.Private, hdr(nil), `[1]`), token.ErrMalformed},
+			{"claims not JSON", signRaw(t, e.Key.Private, hdr(nil), `{"iss":`), token.ErrMalformed},
+			{"iss twice", signRaw(t, e.Key.Private, hdr(nil),
 				strings.Replace(claimsJSON(nil), "{", `{"iss":"https://evil.example",`, 1)), token.ErrMalformed},
 			{"no iat", signed(func(c map[string]any) { delete(c, "iat") }), token.ErrMalformed},
 			{"iat null", signed(func(c map[string]any) { c["iat"] = nil }), token.ErrMalformed},
 			{"no jti", signed(func(c map[string]any) { delete(c, "jti") }), token.ErrMalformed},
 			{"empty jti", signed(func(c map[string]any) { c["jti"] = "" }), token.ErrMalformed},
 			{"not a JWT", "not-a-token", token.ErrMalformed},
-			{"allowed alg, garbage payload", strings.Split(e.mint(g, "read"), ".")[0] + ".!!!.AAAA", token.ErrMalformed},
+			{"allowed alg, garbage payload", strings.Split(e.Mint(g, "read"), ".")[0] + ".!!!.AAAA", token.ErrMalformed},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				c, err := v.Verify(ctx, tc.raw)
@@ -488,7 +338,7 @@ func TestVerifier(t *testing.T) {
 				if !errors.Is(err, tc.want) || !errors.Is(err, token.ErrInvalidToken) {
 					t.Fatalf("Verify = %v, want %v (wrapping ErrInvalidToken)", err, tc.want)
 				}
-				for _, s := range vtSentinels {
+				for _, s := range sentinels {
 					if s != tc.want && errors.Is(err, s) {
 						t.Errorf("Verify = %v, which also matches %v", err, s)
 					}
@@ -519,8 +369,8 @@ func TestVerifier(t *testing.T) {
 		// its grant: the grant authorizes that resource, not the others.
 		t.Run("multi-audience token at another resource", func(t *testing.T) {
 			const other = "https://other.example/"
-			raw := signed(func(c map[string]any) { c["aud"] = []string{vtResource, other} })
-			vo := e.verifier(nil, func(c *token.VerifierConfig) { c.Resource = other })
+			raw := signed(func(c map[string]any) { c["aud"] = []string{testenv.Resource, other} })
+			vo := e.StartedVerifierOver(e.Store, func(c *token.VerifierConfig) { c.Resource = other })
 			if _, err := vo.Verify(ctx, raw); !errors.Is(err, token.ErrGrantMismatch) {
 				t.Errorf("Verify at %s = %v, want ErrGrantMismatch", other, err)
 			}
@@ -533,15 +383,15 @@ func TestVerifier(t *testing.T) {
 		// success and never "invalid token": the Verifier fails closed.
 		boom := errors.New("boom: database unreachable")
 		for name, s := range map[string]store.Store{
-			"failing store": vtFailingStore{Store: e.s, err: boom},
-			"closed store":  vtClosedStore(t, db),
+			"failing store": failingStore{Store: e.Store, err: boom},
+			"closed store":  closedStore(t, db),
 		} {
 			t.Run(name, func(t *testing.T) {
-				c, err := e.verifier(s).Verify(ctx, e.mint(g, "read"))
+				c, err := e.StartedVerifierOver(s).Verify(ctx, e.Mint(g, "read"))
 				if err == nil || errors.Is(err, token.ErrInvalidToken) {
 					t.Fatalf("Verify = %v, want a store error that is not ErrInvalidToken", err)
 				}
-				if s, ok := s.(vtFailingStore); ok && !errors.Is(err, s.err) {
+				if s, ok := s.(failingStore); ok && !errors.Is(err, s.err) {
 					t.Errorf("Verify = %v, want it to wrap %v", err, s.err)
 				}
 				if !cmp.Equal(c, token.Claims{}) {
@@ -556,30 +406,30 @@ func TestVerifier(t *testing.T) {
 func TestVerifierClaims(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
-		e := vtNewEnv(t, vtOpen(t, db))
-		g := e.grant("alice", "read", "write")
-		raw, want, err := e.minter.Mint(g, []string{"write"}, token.SourceDerived, e.clk.Now())
+		e := testenv.New(t, db)
+		g := e.Authorize(e.Client(), "alice", "read", "write").Grant
+		raw, want, err := e.Minter.Mint(g, []string{"write"}, token.SourceDerived, e.Clock.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := e.verifier(nil).Verify(context.Background(), raw)
+		got, err := e.StartedVerifierOver(e.Store).Verify(context.Background(), raw)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("claims (-minted +verified):\n%s", diff)
 		}
-		if got.TokenSource != token.SourceDerived || got.Scope != "write" || !got.Audience.Contains(vtResource) {
+		if got.TokenSource != token.SourceDerived || got.Scope != "write" || !got.Audience.Contains(testenv.Resource) {
 			t.Errorf("claims %+v", got)
 		}
 	})
 }
 
-// vtNoAlg is a KeySource whose keys carry no "alg" (RFC 7517 §4.4), as a
+// noAlgKeys is a KeySource whose keys carry no "alg" (RFC 7517 §4.4), as a
 // JWKS of another authorization server may publish them.
-type vtNoAlg struct{ token.KeySource }
+type noAlgKeys struct{ token.KeySource }
 
-func (s vtNoAlg) PublicKey(kid string) (jose.JSONWebKey, bool) {
+func (s noAlgKeys) PublicKey(kid string) (jose.JSONWebKey, bool) {
 	k, ok := s.KeySource.PublicKey(kid)
 	k.Algorithm = ""
 	return k, ok
@@ -593,25 +443,25 @@ func (s vtNoAlg) PublicKey(kid string) (jose.JSONWebKey, bool) {
 func TestVerifierDefaultAlgorithms(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
-		e := vtNewEnv(t, vtOpen(t, db))
-		g := e.grant("alice", "read")
+		e := testenv.New(t, db)
+		g := e.Authorize(e.Client(), "alice", "read").Grant
 		ctx := context.Background()
 
 		for _, alg := range []jose.SignatureAlgorithm{token.EdDSA, token.ES256, token.RS256} {
 			t.Run("KeySet of "+string(alg), func(t *testing.T) {
-				ks, err := token.NewKeySet(vtKey(t, alg))
+				ks, err := token.NewKeySet(testenv.NewKey(t, alg))
 				if err != nil {
 					t.Fatal(err)
 				}
-				m, err := token.NewMinter(token.MinterConfig{Issuer: vtIssuer, Keys: ks})
+				m, err := token.NewMinter(token.MinterConfig{Issuer: testenv.Issuer, Keys: ks})
 				if err != nil {
 					t.Fatal(err)
 				}
-				raw, _, err := m.Mint(g, []string{"read"}, token.SourceOAuthClient, e.clk.Now())
+				raw, _, err := m.Mint(g, []string{"read"}, token.SourceOAuthClient, e.Clock.Now())
 				if err != nil {
 					t.Fatal(err)
 				}
-				v := e.verifier(nil, func(c *token.VerifierConfig) { c.Keys = ks })
+				v := e.StartedVerifierOver(e.Store, func(c *token.VerifierConfig) { c.Keys = ks })
 				if _, err := v.Verify(ctx, raw); err != nil {
 					t.Errorf("default Verifier refused the %s token its KeySet minted: %v", alg, err)
 				}
@@ -619,23 +469,23 @@ func TestVerifierDefaultAlgorithms(t *testing.T) {
 		}
 
 		t.Run("rotation from EdDSA to RS256", func(t *testing.T) {
-			ks, err := token.NewKeySet(vtKey(t, token.EdDSA))
+			ks, err := token.NewKeySet(testenv.NewKey(t, token.EdDSA))
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := token.NewMinter(token.MinterConfig{Issuer: vtIssuer, Keys: ks})
+			m, err := token.NewMinter(token.MinterConfig{Issuer: testenv.Issuer, Keys: ks})
 			if err != nil {
 				t.Fatal(err)
 			}
-			v := e.verifier(nil, func(c *token.VerifierConfig) { c.Keys = ks })
-			old, _, err := m.Mint(g, []string{"read"}, token.SourceOAuthClient, e.clk.Now())
+			v := e.StartedVerifierOver(e.Store, func(c *token.VerifierConfig) { c.Keys = ks })
+			old, _, err := m.Mint(g, []string{"read"}, token.SourceOAuthClient, e.Clock.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := ks.Rotate(vtKey(t, token.RS256)); err != nil {
+			if err := ks.Rotate(testenv.NewKey(t, token.RS256)); err != nil {
 				t.Fatal(err)
 			}
-			next, _, err := m.Mint(g, []string{"read"}, token.SourceOAuthClient, e.clk.Now())
+			next, _, err := m.Mint(g, []string{"read"}, token.SourceOAuthClient, e.Clock.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -649,24 +499,24 @@ func TestVerifierDefaultAlgorithms(t *testing.T) {
 		// A key without "alg" does not say which algorithm it verifies: the
 		// default refuses it; an explicit allow-list takes it.
 		t.Run("key without alg", func(t *testing.T) {
-			raw := e.mint(g, "read")
-			noAlg := func(c *token.VerifierConfig) { c.Keys = vtNoAlg{e.keys} }
-			if _, err := e.verifier(nil, noAlg).Verify(ctx, raw); !errors.Is(err, token.ErrAlgorithm) {
+			raw := e.Mint(g, "read")
+			noAlg := func(c *token.VerifierConfig) { c.Keys = noAlgKeys{e.Keys} }
+			if _, err := e.StartedVerifierOver(e.Store, noAlg).Verify(ctx, raw); !errors.Is(err, token.ErrAlgorithm) {
 				t.Errorf("default Verifier, key without alg: Verify = %v, want ErrAlgorithm", err)
 			}
 			listed := func(c *token.VerifierConfig) { c.Algorithms = []jose.SignatureAlgorithm{token.EdDSA} }
-			if _, err := e.verifier(nil, noAlg, listed).Verify(ctx, raw); err != nil {
+			if _, err := e.StartedVerifierOver(e.Store, noAlg, listed).Verify(ctx, raw); err != nil {
 				t.Errorf("Algorithms [EdDSA], key without alg: Verify = %v", err)
 			}
 			// Without an alg on the key, its type still decides: an ES256
 			// token naming an Ed25519 key is an algorithm refusal, not a bad
 			// signature.
-			es := vtKey(t, token.ES256)
-			esTok := vtSign(t, token.ES256, es.Private, e.key.ID, token.TypeATJWT, e.claims(g, "read"))
+			es := testenv.NewKey(t, token.ES256)
+			esTok := sign(t, token.ES256, es.Private, e.Key.ID, token.TypeATJWT, claimMap(e, g, "read"))
 			both := func(c *token.VerifierConfig) {
 				c.Algorithms = []jose.SignatureAlgorithm{token.EdDSA, token.ES256}
 			}
-			if _, err := e.verifier(nil, noAlg, both).Verify(ctx, esTok); !errors.Is(err, token.ErrAlgorithm) {
+			if _, err := e.StartedVerifierOver(e.Store, noAlg, both).Verify(ctx, esTok); !errors.Is(err, token.ErrAlgorithm) {
 				t.Errorf("ES256 token naming an Ed25519 key without alg: Verify = %v, want ErrAlgorithm", err)
 			}
 		})
@@ -678,14 +528,14 @@ func TestVerifierDefaultAlgorithms(t *testing.T) {
 func TestVerifierLeeway(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
-		e := vtNewEnv(t, vtOpen(t, db))
-		g := e.grant("alice", "read")
+		e := testenv.New(t, db)
+		g := e.Authorize(e.Client(), "alice", "read").Grant
 		ctx := context.Background()
-		now := e.clk.Now()
+		now := e.Clock.Now()
 		signed := func(mut func(c map[string]any)) string {
-			c := e.claims(g, "read")
+			c := claimMap(e, g, "read")
 			mut(c)
-			return vtSign(t, token.EdDSA, e.key.Private, e.key.ID, token.TypeATJWT, c)
+			return sign(t, token.EdDSA, e.Key.Private, e.Key.ID, token.TypeATJWT, c)
 		}
 		exp := func(d time.Duration) string {
 			return signed(func(c map[string]any) {
@@ -699,7 +549,7 @@ func TestVerifierLeeway(t *testing.T) {
 		leeway := func(d time.Duration) func(*token.VerifierConfig) {
 			return func(c *token.VerifierConfig) { c.Leeway = d }
 		}
-		none, def := e.verifier(nil, leeway(token.NoLeeway)), e.verifier(nil, leeway(0))
+		none, def := e.StartedVerifierOver(e.Store, leeway(token.NoLeeway)), e.StartedVerifierOver(e.Store, leeway(0))
 		for _, tc := range []struct {
 			name string
 			v    *token.Verifier
@@ -725,29 +575,29 @@ func TestVerifierLeeway(t *testing.T) {
 		}
 
 		for _, d := range []time.Duration{-2, -time.Second} {
-			cfg := token.VerifierConfig{Issuer: vtIssuer, Resource: vtResource, Keys: e.keys, Leeway: d}
-			if _, err := token.NewVerifier(e.m, cfg); err == nil {
+			cfg := token.VerifierConfig{Issuer: testenv.Issuer, Resource: testenv.Resource, Keys: e.Keys, Leeway: d}
+			if _, err := token.NewVerifier(e.Manager, cfg); err == nil {
 				t.Errorf("NewVerifier with Leeway %v: no error", d)
 			}
 		}
 	})
 }
 
-// vtTouchStore counts TouchGrants calls and the rows they wrote.
-type vtTouchStore struct {
+// touchStore counts TouchGrants calls and the rows they wrote.
+type touchStore struct {
 	store.Store
 	calls, rows atomic.Int64
 }
 
-func (s *vtTouchStore) TouchGrants(ctx context.Context, ids []string, at time.Time, window time.Duration) (int64, error) {
+func (s *touchStore) TouchGrants(ctx context.Context, ids []string, at time.Time, window time.Duration) (int64, error) {
 	n, err := s.Store.TouchGrants(ctx, ids, at, window)
 	s.rows.Add(n)
 	s.calls.Add(1)
 	return n, err
 }
 
-// vtEventually polls cond until it holds or the deadline passes.
-func vtEventually(t *testing.T, what string, cond func() bool) {
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
@@ -758,32 +608,23 @@ func vtEventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func (e *vtEnv) lastUsed(t *testing.T, id string) time.Time {
-	t.Helper()
-	g, err := e.s.GetGrant(context.Background(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return g.LastUsedAt
-}
-
 // TestVerifierTouch checks last_used_at: written after Verify
 // returns, and at most once per TouchWindow for a busy grant, whether the
 // verifications come from one Verifier or several (several processes).
 func TestVerifierTouch(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
-		e := vtNewEnv(t, vtOpen(t, db))
-		g := e.grant("alice", "read")
-		raw := e.mint(g, "read")
+		e := testenv.New(t, db)
+		g := e.Authorize(e.Client(), "alice", "read").Grant
+		raw := e.Mint(g, "read")
 		ctx := context.Background()
-		if !e.lastUsed(t, g.ID).IsZero() {
+		if !e.Grant(g.ID).LastUsedAt.IsZero() {
 			t.Fatal("a fresh grant has last_used_at")
 		}
 
 		// A burst on one Verifier: one write.
-		ts := &vtTouchStore{Store: e.s}
-		v := e.verifier(ts)
+		ts := &touchStore{Store: e.Store}
+		v := e.StartedVerifierOver(ts)
 		var wg sync.WaitGroup
 		for range 8 {
 			wg.Go(func() {
@@ -796,8 +637,8 @@ func TestVerifierTouch(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		first := e.clk.Now()
-		vtEventually(t, "the first last_used_at write", func() bool { return e.lastUsed(t, g.ID).Equal(first) })
+		first := e.Clock.Now()
+		eventually(t, "the first last_used_at write", func() bool { return e.Grant(g.ID).LastUsedAt.Equal(first) })
 		time.Sleep(20 * time.Millisecond) // let the writer drain the burst
 		_ = v.Stop(context.Background())
 		if r, c := ts.rows.Load(), ts.calls.Load(); r != 1 || c != 1 {
@@ -806,36 +647,36 @@ func TestVerifierTouch(t *testing.T) {
 
 		// Several Verifiers on one store (several processes): within the
 		// window the store's debounce predicate refuses every later write.
-		e.clk.Advance(vtWindow / 2)
-		var others []*vtTouchStore
+		e.Clock.Advance(token.DefaultTouchWindow / 2)
+		var others []*touchStore
 		for range 3 {
-			o := &vtTouchStore{Store: e.s}
+			o := &touchStore{Store: e.Store}
 			others = append(others, o)
-			if _, err := e.verifier(o).Verify(ctx, raw); err != nil {
+			if _, err := e.StartedVerifierOver(o).Verify(ctx, raw); err != nil {
 				t.Fatal(err)
 			}
 		}
 		for i, o := range others {
-			vtEventually(t, "another verifier's touch", func() bool { return o.calls.Load() == 1 })
+			eventually(t, "another verifier's touch", func() bool { return o.calls.Load() == 1 })
 			if n := o.rows.Load(); n != 0 {
 				t.Errorf("verifier %d wrote %d rows within the window", i, n)
 			}
 		}
-		if got := e.lastUsed(t, g.ID); !got.Equal(first) {
+		if got := e.Grant(g.ID).LastUsedAt; !got.Equal(first) {
 			t.Errorf("last_used_at = %v within the window, want %v", got, first)
 		}
 
 		// After the window, the next use is recorded again, once.
-		e.clk.Advance(vtWindow)
-		second := e.clk.Now()
-		again := &vtTouchStore{Store: e.s}
-		va := e.verifier(again)
+		e.Clock.Advance(token.DefaultTouchWindow)
+		second := e.Clock.Now()
+		again := &touchStore{Store: e.Store}
+		va := e.StartedVerifierOver(again)
 		for range 20 {
 			if _, err := va.Verify(ctx, raw); err != nil {
 				t.Fatal(err)
 			}
 		}
-		vtEventually(t, "the write of the next window", func() bool { return e.lastUsed(t, g.ID).Equal(second) })
+		eventually(t, "the write of the next window", func() bool { return e.Grant(g.ID).LastUsedAt.Equal(second) })
 		time.Sleep(20 * time.Millisecond)
 		_ = va.Stop(context.Background())
 		if r := again.rows.Load(); r != 1 {
@@ -844,9 +685,9 @@ func TestVerifierTouch(t *testing.T) {
 	})
 }
 
-// vtBlockingStore holds every TouchGrants call until released or until
+// blockingStore holds every TouchGrants call until released or until
 // its context ends, as a hung database would.
-type vtBlockingStore struct {
+type blockingStore struct {
 	store.Store
 	release chan struct{}
 	entered chan struct{}
@@ -854,7 +695,7 @@ type vtBlockingStore struct {
 	ctxErr  atomic.Value
 }
 
-func (s *vtBlockingStore) TouchGrants(ctx context.Context, ids []string, at time.Time, window time.Duration) (int64, error) {
+func (s *blockingStore) TouchGrants(ctx context.Context, ids []string, at time.Time, window time.Duration) (int64, error) {
 	s.once.Do(func() { close(s.entered) })
 	select {
 	case <-s.release:
@@ -870,14 +711,14 @@ func (s *vtBlockingStore) TouchGrants(ctx context.Context, ids []string, at time
 // answering without starting goroutines, and Close returns promptly.
 func TestVerifierTouchOffPath(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
-		e := vtNewEnv(t, vtOpen(t, db))
-		g := e.grant("alice", "read")
+		e := testenv.New(t, db)
+		g := e.Authorize(e.Client(), "alice", "read").Grant
 		ctx := context.Background()
-		bs := &vtBlockingStore{Store: e.s, release: make(chan struct{}), entered: make(chan struct{})}
+		bs := &blockingStore{Store: e.Store, release: make(chan struct{}), entered: make(chan struct{})}
 		defer close(bs.release)
-		v := e.verifier(bs)
+		v := e.StartedVerifierOver(bs)
 
-		raw := e.mint(g, "read")
+		raw := e.Mint(g, "read")
 		if _, err := v.Verify(ctx, raw); err != nil {
 			t.Fatal(err)
 		}
@@ -908,7 +749,7 @@ func TestVerifierTouchOffPath(t *testing.T) {
 		if after := runtime.NumGoroutine(); after > before+5 {
 			t.Errorf("goroutines grew from %d to %d under a stuck writer", before, after)
 		}
-		if !e.lastUsed(t, g.ID).IsZero() {
+		if !e.Grant(g.ID).LastUsedAt.IsZero() {
 			t.Error("last_used_at written although the writer is stuck: the write was on the request path")
 		}
 

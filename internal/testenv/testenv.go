@@ -1,18 +1,20 @@
-// Package testenv is the shared fixture of the core packages' tests
-// (grant, token, session): one Env holds a test's store, settable clock,
-// observer, grant.Manager and, for the token and session tests, the
-// Minter, token Server and Verifier, wired the way a host wires them
-// (README, "Wiring a host"); its methods are the operations those tests
-// keep repeating — register a client, run an authorization (Start and
-// Approve with an S256 PKCE challenge), exchange the code, refresh,
-// snapshot the database, read a grant, count audit events.
+// Package testenv is the shared fixture of the core packages' tests and
+// benchmarks (grant, token, session): one Env holds a test's store,
+// settable clock, observer, grant.Manager and, for the token and session
+// tests, the signing keys, Minter, token Server and Verifier, wired the way
+// a host wires them (README, "Wiring a host"); its methods are the
+// operations those tests keep repeating — register a client, run an
+// authorization (Start and Approve with an S256 PKCE challenge), exchange
+// the code, refresh, mint an access token, build further Verifiers (over
+// a wrapped store, with their config adjusted, started or not), snapshot
+// the database, read a grant, count audit events.
 //
 // It is a normal package so that the test packages can share it, but only
 // tests import it. Every helper fails the test (t.Fatal) on an unexpected
 // error, so that a test reads as the steps it takes. Package-specific
-// fixtures (grant's seeding, session's callbacks, token's liveness switch
-// and stale-read store) stay in their packages, usually in a thin wrapper
-// type embedding *Env.
+// fixtures (grant's seeding, session's callbacks, token's liveness switch,
+// stale-read store and hand-signed tokens) stay in their packages, usually
+// in a thin wrapper type embedding *Env or in plain functions.
 package testenv
 
 import (
@@ -24,6 +26,8 @@ import (
 	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/internal/testdb"
@@ -64,7 +68,11 @@ type Snap = map[string][]map[string]any
 
 // Env is one test's store, clock, observer and lifecycle components.
 type Env struct {
+	// T is the test the Env serves; nil when it serves a benchmark (Over
+	// with a *testing.B).
 	T *testing.T
+	// TB is the test or benchmark the Env serves: its helpers fail it.
+	TB testing.TB
 	// Store is the store the Env's components run on (for Over, the store
 	// it was given, maybe a wrapper).
 	Store store.Store
@@ -74,8 +82,14 @@ type Env struct {
 	// Events records what the Manager's observer hears.
 	Events  *testdb.Observer
 	Manager *grant.Manager
-	Minter  *token.Minter
-	Server  *token.Server
+	// Keys is the KeySet the Minter signs with and the Verifiers trust:
+	// an EdDSA key of its own, or the keys of WithKeys.
+	Keys *token.KeySet
+	// Key is the key Keys was made with as its current key (after a
+	// Keys.Rotate, no longer the one that signs).
+	Key    token.Key
+	Minter *token.Minter
+	Server *token.Server
 	// Verifier checks access tokens for Resource. It is never started, so
 	// it records no last_used_at: those asynchronous writes would race
 	// with the snapshots the tests compare.
@@ -91,6 +105,7 @@ type Option func(*options)
 type options struct {
 	grant  []func(*grant.Config)
 	server []func(*token.ServerConfig)
+	keys   []token.Key
 }
 
 // WithGrantConfig adjusts the Manager's grant.Config (after the Env has
@@ -105,6 +120,13 @@ func WithServerConfig(fn ...func(*token.ServerConfig)) Option {
 	return func(o *options) { o.server = append(o.server, fn...) }
 }
 
+// WithKeys makes the Env's KeySet sign with current and verify with
+// current and older (token.NewKeySet), instead of one EdDSA key of its own:
+// a test of another algorithm, or of a set of several keys.
+func WithKeys(current token.Key, older ...token.Key) Option {
+	return func(o *options) { o.keys = append([]token.Key{current}, older...) }
+}
+
 // New opens a fresh store on db, with a statement counter, and an Env
 // over it.
 func New(t *testing.T, db testdb.DB, opts ...Option) *Env {
@@ -117,36 +139,45 @@ func New(t *testing.T, db testdb.DB, opts ...Option) *Env {
 
 // Over returns an Env over an open store s: a store of the test's own, or
 // a wrapper around one (a fault-injecting or interleaving store; Snapshot
-// reads through wrappers with an Unwrap() store.Store method).
-func Over(t *testing.T, s store.Store, opts ...Option) *Env {
-	t.Helper()
+// reads through wrappers with an Unwrap() store.Store method). tb may be a
+// benchmark, which opens its store itself.
+func Over(tb testing.TB, s store.Store, opts ...Option) *Env {
+	tb.Helper()
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
-	e := &Env{T: t, Store: s, Clock: testdb.NewClock(T0), Events: &testdb.Observer{}, grantOpts: o.grant}
-	key, err := token.GenerateKey(token.EdDSA)
-	if err != nil {
-		t.Fatal(err)
+	e := &Env{TB: tb, Store: s, Clock: testdb.NewClock(T0), Events: &testdb.Observer{}, grantOpts: o.grant}
+	e.T, _ = tb.(*testing.T)
+	if o.keys == nil {
+		o.keys = []token.Key{NewKey(tb, token.EdDSA)}
 	}
-	keys, err := token.NewKeySet(key)
-	if err != nil {
-		t.Fatal(err)
+	e.Key = o.keys[0]
+	var err error
+	if e.Keys, err = token.NewKeySet(e.Key, o.keys[1:]...); err != nil {
+		tb.Fatal(err)
 	}
-	e.Minter, err = token.NewMinter(token.MinterConfig{Issuer: Issuer, Keys: keys})
+	e.Minter, err = token.NewMinter(token.MinterConfig{Issuer: Issuer, Keys: e.Keys})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	e.serverCfg = token.ServerConfig{Minter: e.Minter}
 	for _, fn := range o.server {
 		fn(&e.serverCfg)
 	}
 	e.Manager, e.Server = e.ServerOver(s)
-	e.Verifier, err = token.NewVerifier(e.Manager, e.Minter.VerifierConfig(Resource))
-	if err != nil {
-		t.Fatal(err)
-	}
+	e.Verifier = e.verifier(e.Manager)
 	return e
+}
+
+// NewKey generates a signing key for alg (token.GenerateKey).
+func NewKey(tb testing.TB, alg jose.SignatureAlgorithm) token.Key {
+	tb.Helper()
+	k, err := token.GenerateKey(alg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k
 }
 
 // ManagerOver returns a manager over s (the Env's store or a wrapper around
@@ -154,14 +185,14 @@ func Over(t *testing.T, s store.Store, opts ...Option) *Env {
 // not by the Env's own WithGrantConfig options: a second manager configured
 // differently, such as one that bypasses a hooked store or adds hooks.
 func (e *Env) ManagerOver(s store.Store, opts ...func(*grant.Config)) *grant.Manager {
-	e.T.Helper()
+	e.TB.Helper()
 	cfg := grant.Config{Store: s, Now: e.Clock.Now, Logger: Quiet, Observer: e.Events}
 	for _, fn := range opts {
 		fn(&cfg)
 	}
 	m, err := grant.New(cfg)
 	if err != nil {
-		e.T.Fatal(err)
+		e.TB.Fatal(err)
 	}
 	return m
 }
@@ -170,13 +201,49 @@ func (e *Env) ManagerOver(s store.Store, opts ...func(*grant.Config)) *grant.Man
 // the Env's own (all options applied): the Env's operations through a
 // wrapper around its store, such as a fault-injecting one.
 func (e *Env) ServerOver(s store.Store) (*grant.Manager, *token.Server) {
-	e.T.Helper()
+	e.TB.Helper()
 	m := e.ManagerOver(s, e.grantOpts...)
 	srv, err := token.NewServer(m, e.serverCfg)
 	if err != nil {
-		e.T.Fatal(err)
+		e.TB.Fatal(err)
 	}
 	return m, srv
+}
+
+// VerifierOver returns a Verifier for Resource over s (the Env's store or
+// a wrapper around it, such as a failing or counting one) through a
+// manager configured like the Env's own, trusting the Minter's issuer and
+// keys (Minter.VerifierConfig, with Leeway and TouchWindow left at their
+// defaults); mut adjusts the config before token.NewVerifier. It is not
+// started, so it records no last_used_at.
+func (e *Env) VerifierOver(s store.Store, mut ...func(*token.VerifierConfig)) *token.Verifier {
+	e.TB.Helper()
+	return e.verifier(e.ManagerOver(s, e.grantOpts...), mut...)
+}
+
+// StartedVerifierOver is VerifierOver, started: it records last_used_at
+// in the background until the test ends, when it is stopped.
+func (e *Env) StartedVerifierOver(s store.Store, mut ...func(*token.VerifierConfig)) *token.Verifier {
+	e.TB.Helper()
+	v := e.VerifierOver(s, mut...)
+	if err := v.Start(context.Background()); err != nil {
+		e.TB.Fatal(err)
+	}
+	e.TB.Cleanup(func() { _ = v.Stop(context.Background()) })
+	return v
+}
+
+func (e *Env) verifier(m *grant.Manager, mut ...func(*token.VerifierConfig)) *token.Verifier {
+	e.TB.Helper()
+	cfg := e.Minter.VerifierConfig(Resource)
+	for _, fn := range mut {
+		fn(&cfg)
+	}
+	v, err := token.NewVerifier(m, cfg)
+	if err != nil {
+		e.TB.Fatal(err)
+	}
+	return v
 }
 
 // Client is a registered client with its secret ("" if public).
@@ -208,14 +275,14 @@ func RedirectURIs(uris ...string) func(*grant.ClientMetadata) {
 // with scopes read and write and the default grant types; mut adjusts its
 // metadata.
 func (e *Env) Client(mut ...func(*grant.ClientMetadata)) Client {
-	e.T.Helper()
+	e.TB.Helper()
 	md := grant.ClientMetadata{Name: "Test client", RedirectURIs: []string{RedirectURI}, Scopes: []string{"read", "write"}}
 	for _, fn := range mut {
 		fn(&md)
 	}
 	c, secret, err := e.Manager.RegisterClient(context.Background(), md)
 	if err != nil {
-		e.T.Fatalf("RegisterClient: %v", err)
+		e.TB.Fatalf("RegisterClient: %v", err)
 	}
 	return Client{c, secret}
 }
@@ -231,30 +298,38 @@ func Request(clientID, subject string) grant.AuthorizationRequest {
 
 // Start begins the authorization req, leaving its grant pending.
 func (e *Env) Start(req grant.AuthorizationRequest) grant.Authorization {
-	e.T.Helper()
+	e.TB.Helper()
 	a, err := e.Manager.Start(context.Background(), req)
 	if err != nil {
-		e.T.Fatalf("Start: %v", err)
+		e.TB.Fatalf("Start: %v", err)
 	}
 	return a
 }
 
 // ActiveGrant starts and approves req and returns the approval, with its
-// code and active grant.
+// code and active grant (the test fails if the grant is not active).
 func (e *Env) ActiveGrant(req grant.AuthorizationRequest) grant.Approval {
-	e.T.Helper()
+	e.TB.Helper()
 	a := e.Start(req)
 	ap, err := e.Manager.Approve(context.Background(), a.Request.ID, nil)
 	if err != nil {
-		e.T.Fatalf("Approve: %v", err)
+		e.TB.Fatalf("Approve: %v", err)
+	}
+	if ap.Grant.Status != store.GrantActive {
+		e.TB.Fatalf("Approve: the approved grant is %s", ap.Grant.Status)
 	}
 	return ap
 }
 
-// Authorize starts and approves Request(c.ID, subject).
-func (e *Env) Authorize(c Client, subject string) grant.Approval {
-	e.T.Helper()
-	return e.ActiveGrant(Request(c.ID, subject))
+// Authorize starts and approves Request(c.ID, subject), asking for scopes
+// instead of read and write when any are given.
+func (e *Env) Authorize(c Client, subject string, scopes ...string) grant.Approval {
+	e.TB.Helper()
+	req := Request(c.ID, subject)
+	if len(scopes) > 0 {
+		req.Scopes = scopes
+	}
+	return e.ActiveGrant(req)
 }
 
 // CodeRequest is the valid token request redeeming ap for c.
@@ -265,10 +340,10 @@ func CodeRequest(c Client, ap grant.Approval) token.CodeRequest {
 
 // Exchange redeems req with the Env's Server.
 func (e *Env) Exchange(req token.CodeRequest) token.Response {
-	e.T.Helper()
+	e.TB.Helper()
 	resp, err := e.Server.ExchangeCode(context.Background(), req)
 	if err != nil {
-		e.T.Fatalf("ExchangeCode: %v", err)
+		e.TB.Fatalf("ExchangeCode: %v", err)
 	}
 	return resp
 }
@@ -283,7 +358,7 @@ type Session struct {
 // Login runs the whole code flow of subject with c — Authorize, then
 // Exchange of the code.
 func (e *Env) Login(c Client, subject string) Session {
-	e.T.Helper()
+	e.TB.Helper()
 	ap := e.Authorize(c, subject)
 	resp := e.Exchange(CodeRequest(c, ap))
 	return Session{Client: c, Grant: e.Grant(ap.Grant.ID), Resp: resp}
@@ -306,12 +381,24 @@ func (e *Env) Refresh(c Client, rt string) (token.Response, error) {
 
 // MustRefresh is Refresh, failing the test on error.
 func (e *Env) MustRefresh(c Client, rt string) token.Response {
-	e.T.Helper()
+	e.TB.Helper()
 	resp, err := e.Refresh(c, rt)
 	if err != nil {
-		e.T.Fatalf("Refresh: %v", err)
+		e.TB.Fatalf("Refresh: %v", err)
 	}
 	return resp
+}
+
+// Mint signs an access token for g with scopes (from the OAuth client, as
+// a code exchange or a refresh mints it) with the Minter at the clock's
+// time.
+func (e *Env) Mint(g store.Grant, scopes ...string) string {
+	e.TB.Helper()
+	raw, _, err := e.Minter.Mint(g, scopes, token.SourceOAuthClient, e.Clock.Now())
+	if err != nil {
+		e.TB.Fatalf("Mint: %v", err)
+	}
+	return raw
 }
 
 // Verify checks an access token with the Env's Verifier.
@@ -322,16 +409,16 @@ func (e *Env) Verify(raw string) (token.Claims, error) {
 // Snapshot reads every grantkit table (testdb.Snapshot); take it outside
 // transactions.
 func (e *Env) Snapshot() Snap {
-	e.T.Helper()
-	return testdb.Snapshot(e.T, e.Store)
+	e.TB.Helper()
+	return testdb.Snapshot(e.TB, e.Store)
 }
 
 // Grant reads grant id from the store.
 func (e *Env) Grant(id string) store.Grant {
-	e.T.Helper()
+	e.TB.Helper()
 	g, err := e.Store.GetGrant(context.Background(), id)
 	if err != nil {
-		e.T.Fatalf("GetGrant(%s): %v", id, err)
+		e.TB.Fatalf("GetGrant(%s): %v", id, err)
 	}
 	return g
 }
@@ -339,11 +426,11 @@ func (e *Env) Grant(id string) store.Grant {
 // AuditTypes returns the types of grantID's audit events read through the
 // store, oldest first.
 func (e *Env) AuditTypes(grantID string) []string {
-	e.T.Helper()
+	e.TB.Helper()
 	p, err := e.Store.ListAuditEvents(context.Background(), store.AuditFilter{GrantID: grantID},
 		store.Page{Limit: store.MaxPageLimit})
 	if err != nil {
-		e.T.Fatalf("ListAuditEvents: %v", err)
+		e.TB.Fatalf("ListAuditEvents: %v", err)
 	}
 	var out []string
 	for i := len(p.Items) - 1; i >= 0; i-- {
@@ -355,7 +442,7 @@ func (e *Env) AuditTypes(grantID string) []string {
 // AuditCount returns how many audit events of type typ grantID has, read
 // through the store.
 func (e *Env) AuditCount(grantID, typ string) int {
-	e.T.Helper()
+	e.TB.Helper()
 	n := 0
 	for _, t := range e.AuditTypes(grantID) {
 		if t == typ {
