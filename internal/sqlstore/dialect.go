@@ -36,6 +36,13 @@ type Row interface {
 	Scan(dest ...any) error
 }
 
+// ErrRow is a Row whose Scan fails with Err, for a querier that refuses a
+// query before sending it (a closed store).
+type ErrRow struct{ Err error }
+
+// Scan returns r.Err.
+func (r ErrRow) Scan(...any) error { return r.Err }
+
 // Dialect describes one database's SQL differences.
 type Dialect struct {
 	// Prefix is prepended to every table name: `"grantkit".` on

@@ -111,8 +111,7 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // Close ends the Store's use of the pool; it does not close the pool, which
 // the host owns. Calls made after Close fail with an error wrapping
-// store.ErrClosed, except that InTx still begins and commits a
-// transaction whose fn sends nothing. Close may be called more than once
+// store.ErrClosed. Close may be called more than once
 // and always returns nil; it returns an error for symmetry with the SQLite
 // adapter, whose Close closes the database it owns.
 func (s *Store) Close() error {
@@ -142,6 +141,9 @@ func (s *Store) InTx(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx, *sqlstore.TxOps) error) error {
+	if s.closed.Load() {
+		return errClosed
+	}
 	s.counter.Add(1)
 	ptx, err := s.pool.Begin(ctx)
 	if err != nil {

@@ -56,7 +56,7 @@ func (q *querier) Query(ctx context.Context, sql string, args ...any) (sqlstore.
 
 func (q *querier) QueryRow(ctx context.Context, sql string, args ...any) sqlstore.Row {
 	if q.closed.Load() {
-		return errRow{errClosed}
+		return sqlstore.ErrRow{Err: errClosed}
 	}
 	q.counter.Add(1)
 	return pgRow{q.db.QueryRow(ctx, sql, args...)}
@@ -70,11 +70,6 @@ func (r pgRows) Err() error             { return translate(r.Rows.Err()) }
 type pgRow struct{ row pgx.Row }
 
 func (r pgRow) Scan(dest ...any) error { return translate(r.row.Scan(dest...)) }
-
-// errRow is a row that fails with err.
-type errRow struct{ err error }
-
-func (r errRow) Scan(...any) error { return r.err }
 
 // translate maps pgx errors to store sentinels, keeping the original error
 // in the chain. Messages carry no parameter values.

@@ -100,7 +100,7 @@ func (q *querier) Query(ctx context.Context, query string, args ...any) (sqlstor
 
 func (q *querier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
 	if q.closed.Load() {
-		return errRow{errClosed}
+		return sqlstore.ErrRow{Err: errClosed}
 	}
 	q.counter.Add(1)
 	if st := q.stmt(ctx, query); st != nil {
@@ -120,21 +120,11 @@ type sqlRow struct{ row *sql.Row }
 
 func (r sqlRow) Scan(dest ...any) error { return translate(r.row.Scan(dest...)) }
 
-// errRow is a row that fails with err.
-type errRow struct{ err error }
-
-func (r errRow) Scan(...any) error { return r.err }
-
 // jsonSet encodes an id set for json_each.
 func jsonSet(ids []string) any {
 	b, _ := json.Marshal(ids) // a []string always marshals
 	return string(b)
 }
-
-// dbClosed is the message of the error a closed *sql.DB returns (for
-// example from BeginTx in InTx after Close); database/sql does not export
-// the error itself. The Close conformance test fails if it changes.
-const dbClosed = "sql: database is closed"
 
 // translate maps driver errors to store sentinels.
 func translate(err error) error {
@@ -143,9 +133,6 @@ func translate(err error) error {
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ErrNotFound
-	}
-	if err.Error() == dbClosed {
-		return fmt.Errorf("sqlite: %w: %w", store.ErrClosed, err)
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {

@@ -72,9 +72,7 @@ type Config struct {
 // It is safe for concurrent use.
 type Store struct {
 	*ops
-	closed    atomic.Bool
-	closeOnce sync.Once
-	closeErr  error
+	closed atomic.Bool
 
 	db      *sql.DB
 	keep    *sql.Conn // pins an in-memory database open
@@ -185,17 +183,11 @@ func (s *Store) Prefix() string { return s.prefix }
 // store.ErrClosed. Close may be called more than once: later calls do
 // nothing and return nil.
 func (s *Store) Close() error {
-	first := false
-	s.closeOnce.Do(func() {
-		first = true
-		s.closed.Store(true)
-		s.stmts.close()
-		s.closeErr = errors.Join(s.keep.Close(), s.db.Close())
-	})
-	if !first {
+	if s.closed.Swap(true) {
 		return nil
 	}
-	return s.closeErr
+	s.stmts.close()
+	return errors.Join(s.keep.Close(), s.db.Close())
 }
 
 // errClosed is the error of a call made after Close.
@@ -217,6 +209,9 @@ func (s *Store) InTx(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx, *sqlstore.TxOps) error) error {
+	if s.closed.Load() {
+		return errClosed
+	}
 	select {
 	case s.writer <- struct{}{}:
 	case <-ctx.Done():

@@ -52,6 +52,9 @@ func testClose(t *testing.T, h Harness) {
 				return err
 			})
 		},
+		"InTx sending nothing": func() error {
+			return s.InTx(ctx(t), func(store.Tx) error { fnRan = true; return nil })
+		},
 		"Migrate": func() error { return s.Migrate(ctx(t)) },
 		"Exclusive": func() error {
 			ok, err := s.Exclusive(ctx(t), "sweep", func(context.Context) error { fnRan = true; return nil })
@@ -66,7 +69,7 @@ func testClose(t *testing.T, h Harness) {
 		}
 	}
 	if fnRan {
-		t.Error("Exclusive ran fn after Close")
+		t.Error("Exclusive or InTx ran fn after Close")
 	}
 }
 
