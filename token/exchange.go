@@ -64,6 +64,11 @@ func (s *Server) ExchangeCode(ctx context.Context, r CodeRequest) (Response, err
 		if client.Public() && !verifyPKCE(code.CodeChallenge, r.CodeVerifier) {
 			return Response{}, fmt.Errorf("%w: PKCE verification failed", ErrInvalidGrant)
 		}
+		if !code.ReuseReportedAt.IsZero() {
+			// Answered already (grant revoked, replay audited): a leaked
+			// code replayed again costs no write transaction.
+			return Response{}, fmt.Errorf("%w: authorization code", ErrReused)
+		}
 		return Response{}, s.codeReused(ctx, code)
 	}
 	now := s.grants.Now()

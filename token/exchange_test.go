@@ -273,9 +273,15 @@ func TestExchangeCodeReuse(t *testing.T) {
 		}
 
 		for i := 3; i <= 5; i++ {
+			before := e.Counter.Load()
 			_, err = e.Server.ExchangeCode(ctx, req)
-			if !errors.Is(err, token.ErrInvalidGrant) {
-				t.Fatalf("exchange %d: got %v, want invalid_grant", i, err)
+			if !errors.Is(err, token.ErrReused) {
+				t.Fatalf("exchange %d: got %v, want ErrReused", i, err)
+			}
+			// Once answered, a replay reads the client and the code and
+			// opens no write transaction.
+			if n := e.Counter.Load() - before; n != 2 {
+				t.Errorf("exchange %d sent %d statements, want 2 (client, code)", i, n)
 			}
 		}
 		// A leaked code replayed again and again is audited and reported

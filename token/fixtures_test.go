@@ -35,7 +35,10 @@ type env struct {
 // token server's config.
 func newEnv(t *testing.T, db testdb.DB, opts ...func(*token.ServerConfig)) *env {
 	t.Helper()
-	return envOver(t, db.Harness.Open(t, nil), opts...)
+	c := &store.Counter{}
+	e := envOver(t, db.Harness.Open(t, c), opts...)
+	e.Counter = c
+	return e
 }
 
 // envOver is newEnv over an open store.

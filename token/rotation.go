@@ -226,6 +226,9 @@ func (s *Server) revokeForReuse(ctx context.Context, tx store.Tx, g store.Grant,
 // and one observer event, not one per presentation. It reports whether
 // this was the first.
 func (s *Server) recordReuse(ctx context.Context, tx store.Tx, g store.Grant, t store.RefreshToken, now time.Time) (bool, error) {
+	if !t.ReuseReportedAt.IsZero() {
+		return false, nil // read in this transaction: the mark is already set
+	}
 	first, err := tx.MarkRefreshTokenReuseReported(ctx, t.ID, now)
 	if err != nil {
 		return false, fmt.Errorf("token: marking refresh token reuse: %w", err)
