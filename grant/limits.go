@@ -60,62 +60,68 @@ const (
 // rules instead, refused with ErrInvalidRedirectURI (invalid_redirect_uri:
 // that value is invalid).
 func checkClientLimits(md *ClientMetadata) error {
-	if len(md.ID) > MaxIdentifierLength {
-		return fmt.Errorf("%w: client id is %d bytes, longer than %d", ErrInvalidClientMetadata,
-			len(md.ID), MaxIdentifierLength)
-	}
-	if len(md.Name) > MaxClientNameLength {
-		return fmt.Errorf("%w: client name is %d bytes, longer than %d", ErrInvalidClientMetadata,
-			len(md.Name), MaxClientNameLength)
-	}
-	if len(md.RedirectURIs) > MaxRedirectURIs {
+	switch {
+	case len(md.ID) > MaxIdentifierLength:
+		return tooLong(ErrInvalidClientMetadata, "client id", len(md.ID), MaxIdentifierLength)
+	case len(md.Name) > MaxClientNameLength:
+		return tooLong(ErrInvalidClientMetadata, "client name", len(md.Name), MaxClientNameLength)
+	case len(md.RedirectURIs) > MaxRedirectURIs:
 		return fmt.Errorf("%w: %d redirect URIs, more than %d", ErrInvalidClientMetadata,
 			len(md.RedirectURIs), MaxRedirectURIs)
 	}
-	if len(md.Scopes) > MaxScopes {
-		return fmt.Errorf("%w: %d scopes, more than %d", ErrInvalidClientMetadata, len(md.Scopes), MaxScopes)
-	}
-	for _, sc := range md.Scopes {
-		if len(sc) > MaxScopeLength {
-			return fmt.Errorf("%w: scope is %d bytes, longer than %d: %s", ErrInvalidClientMetadata,
-				len(sc), MaxScopeLength, clip(sc))
-		}
-	}
-	return nil
+	return checkScopes(ErrInvalidClientMetadata, "scope", md.Scopes)
 }
 
 // checkRequestLimits refuses an authorization request beyond the limits
 // above: ErrInvalidScope for too many or too long scope values (RFC 6749
 // §4.1.2.1 invalid_scope), ErrInvalidRequest for a subject, subject kind,
-// tenant, resource, state or context that is too long (invalid_request). It is cheap, so Start runs it before any
-// other work on the request.
+// tenant, resource, state or context that is too long (invalid_request).
+// It is cheap, so Start runs it before any other work on the request.
 func checkRequestLimits(req AuthorizationRequest) error {
-	if len(req.Scopes) > MaxScopes {
-		return fmt.Errorf("%w: %d scope values, more than %d", ErrInvalidScope, len(req.Scopes), MaxScopes)
+	if err := checkScopes(ErrInvalidScope, "scope value", req.Scopes); err != nil {
+		return err
 	}
-	for _, sc := range req.Scopes {
-		if len(sc) > MaxScopeLength {
-			return fmt.Errorf("%w: scope value is %d bytes, longer than %d: %s", ErrInvalidScope,
-				len(sc), MaxScopeLength, clip(sc))
+	for _, f := range []struct {
+		name string
+		n    int
+		max  int
+	}{
+		{"subject", len(req.Subject), MaxIdentifierLength},
+		{"subject kind", len(req.SubjectKind), MaxIdentifierLength},
+		{"tenant", len(req.Tenant), MaxIdentifierLength},
+		{"resource", len(req.Resource), MaxResourceLength},
+		{"state", len(req.State), MaxStateLength},
+	} {
+		if f.n > f.max {
+			return tooLong(ErrInvalidRequest, f.name, f.n, f.max)
 		}
-	}
-	for _, f := range []struct{ name, v string }{{"subject", req.Subject}, {"subject kind", req.SubjectKind},
-		{"tenant", req.Tenant}} {
-		if len(f.v) > MaxIdentifierLength {
-			return fmt.Errorf("%w: %s is %d bytes, longer than %d", ErrInvalidRequest, f.name, len(f.v),
-				MaxIdentifierLength)
-		}
-	}
-	if len(req.Resource) > MaxResourceLength {
-		return fmt.Errorf("%w: resource is %d bytes, longer than %d", ErrInvalidRequest, len(req.Resource),
-			MaxResourceLength)
-	}
-	if len(req.State) > MaxStateLength {
-		return fmt.Errorf("%w: state is %d bytes, longer than %d", ErrInvalidRequest, len(req.State), MaxStateLength)
 	}
 	if len(req.Context) > MaxContextBytes {
 		return fmt.Errorf("%w: context is %d bytes of JSON, more than %d", ErrInvalidRequest,
 			len(req.Context), MaxContextBytes)
 	}
 	return nil
+}
+
+// checkScopes refuses, with sentinel, more than MaxScopes scope values or
+// one longer than MaxScopeLength; noun names a value in the message.
+func checkScopes(sentinel error, noun string, scopes []string) error {
+	if len(scopes) > MaxScopes {
+		return fmt.Errorf("%w: %d %ss, more than %d", sentinel, len(scopes), noun, MaxScopes)
+	}
+	for _, sc := range scopes {
+		if len(sc) > MaxScopeLength {
+			return fmt.Errorf("%w: %s: %s", sentinel, tooLongText(noun, len(sc), MaxScopeLength), clip(sc))
+		}
+	}
+	return nil
+}
+
+// tooLong is sentinel, saying that name is n bytes, more than max.
+func tooLong(sentinel error, name string, n, max int) error {
+	return fmt.Errorf("%w: %s", sentinel, tooLongText(name, n, max))
+}
+
+func tooLongText(name string, n, max int) string {
+	return fmt.Sprintf("%s is %d bytes, longer than %d", name, n, max)
 }

@@ -86,10 +86,10 @@ func checkAgainst(ctx context.Context, get func(context.Context, string) (store.
 // URI (http://127.0.0.1 or http://[::1], with or without a port) also
 // matches one that differs from it only in the port, a decimal number from
 // 1 to 65535 (RFC 8252 §7.3: a native client listens on whatever port it
-// gets). localhost URIs match exactly only (RFC 8252 §8.3). Start keeps
-// the URI as the request gave it, port included, on the grant, the
-// authorization request and so the code, which the token endpoint
-// compares exactly.
+// gets). localhost URIs match exactly only (RFC 8252 §8.3). Start binds
+// the grant to the registered URI that matched and keeps the URI as the
+// request gave it, port included, on the authorization request and so the
+// code, which the token endpoint compares exactly.
 func CheckRequest(c store.Client, req AuthorizationRequest) error {
 	if !slices.Contains(c.GrantTypes, GrantTypeAuthorizationCode) || !slices.Contains(c.ResponseTypes, ResponseTypeCode) {
 		return ErrUnauthorizedClient
