@@ -1,0 +1,137 @@
+package httpapi
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/grantkit/grantkit/grant"
+	"github.com/grantkit/grantkit/token"
+)
+
+// Endpoint names, as logged and as keys of Paths' defaults.
+const (
+	endpointAuthorize  = "authorize"
+	endpointToken      = "token"
+	endpointRevoke     = "revocation"
+	endpointIntrospect = "introspection"
+	endpointRegister   = "registration"
+	endpointMetadata   = "metadata"
+	endpointJWKS       = "jwks"
+	endpointSessions   = "sessions"
+	endpointPage       = "connected_clients"
+)
+
+// Paths are where Mount puts the endpoints, relative to the issuer; the
+// metadata document advertises Issuer + path. Empty fields take the
+// defaults of DefaultPaths.
+type Paths struct {
+	Authorize     string
+	Token         string
+	Revocation    string
+	Introspection string
+	Registration  string
+	JWKS          string
+	Sessions      string
+	Page          string
+}
+
+// DefaultPaths are the endpoints' default paths.
+var DefaultPaths = Paths{
+	Authorize:     "/authorize",
+	Token:         "/token",
+	Revocation:    "/revoke",
+	Introspection: "/introspect",
+	Registration:  "/register",
+	JWKS:          "/jwks.json",
+	Sessions:      "/sessions",
+	Page:          "/connected-clients",
+}
+
+// Config configures a Handler. Grants, Tokens and Minter are required.
+type Config struct {
+	// Grants is the wiring root: store, clock, logger, observer.
+	Grants *grant.Manager
+	// Tokens answers the token endpoint's grants.
+	Tokens *token.Server
+	// Minter signs access tokens; its issuer is the default Issuer, its
+	// key set the JWKS, and revocation and introspection verify access
+	// tokens with its keys.
+	Minter *token.Minter
+	// Issuer is the authorization server's issuer identifier (RFC 8414
+	// §2): an https URL (http only for a loopback host) without query or
+	// fragment. Default: Minter.Issuer(), which it must equal, since it is
+	// the iss of the tokens.
+	Issuer string
+	// Paths of the endpoints; zero fields take DefaultPaths'.
+	Paths Paths
+}
+
+// Handler serves grantkit's HTTP endpoints. Build it with New; it is safe
+// for concurrent use.
+type Handler struct {
+	cfg    Config
+	grants *grant.Manager
+	tokens *token.Server
+	minter *token.Minter
+	log    *slog.Logger
+	issuer string
+	realm  string
+	paths  Paths
+}
+
+// New checks cfg and returns a Handler.
+func New(cfg Config) (*Handler, error) {
+	if cfg.Grants == nil || cfg.Tokens == nil || cfg.Minter == nil {
+		return nil, errors.New("httpapi: Config needs Grants, Tokens and Minter")
+	}
+	if cfg.Issuer == "" {
+		cfg.Issuer = cfg.Minter.Issuer()
+	}
+	if cfg.Issuer != cfg.Minter.Issuer() {
+		return nil, errors.New("httpapi: Issuer differs from the Minter's issuer")
+	}
+	u, err := url.Parse(cfg.Issuer)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil ||
+		!(u.Scheme == "https" || u.Scheme == "http" && loopbackHost(u.Hostname())) {
+		return nil, errors.New("httpapi: Issuer must be an https URL without query or fragment (RFC 8414 §2)")
+	}
+	h := &Handler{
+		cfg: cfg, grants: cfg.Grants, tokens: cfg.Tokens, minter: cfg.Minter,
+		log: cfg.Grants.Logger(), issuer: strings.TrimSuffix(cfg.Issuer, "/"), realm: u.Host,
+		paths: withDefaults(cfg.Paths),
+	}
+	return h, nil
+}
+
+// loopbackHost reports whether host is a loopback name or address.
+func loopbackHost(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1"
+}
+
+// withDefaults fills p's empty fields from DefaultPaths.
+func withDefaults(p Paths) Paths {
+	def := func(s *string, d string) {
+		if *s == "" {
+			*s = d
+		}
+	}
+	def(&p.Authorize, DefaultPaths.Authorize)
+	def(&p.Token, DefaultPaths.Token)
+	def(&p.Revocation, DefaultPaths.Revocation)
+	def(&p.Introspection, DefaultPaths.Introspection)
+	def(&p.Registration, DefaultPaths.Registration)
+	def(&p.JWKS, DefaultPaths.JWKS)
+	def(&p.Sessions, DefaultPaths.Sessions)
+	def(&p.Page, DefaultPaths.Page)
+	return p
+}
+
+// Mount registers every configured endpoint on mux at its path. Methods
+// are checked by the handlers themselves, so that a wrong one gets this
+// package's JSON error (and no-store headers) rather than the mux's text.
+func (h *Handler) Mount(mux *http.ServeMux) {
+	mux.Handle(h.paths.Token, h.Token())
+}
