@@ -6,8 +6,8 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"strings"
-	"unicode/utf8"
+
+	"github.com/grantkit/grantkit/internal/form"
 )
 
 // MaxBodyBytes caps the body of every POST endpoint (SPEC §4.4).
@@ -48,30 +48,18 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
-// parseForm parses an application/x-www-form-urlencoded text strictly:
-// see readForm. url.ParseQuery alone would accept ';'-free garbage keys,
-// keep duplicates and pass NUL bytes on to the database.
+// parseForm parses an application/x-www-form-urlencoded text strictly
+// (internal/form): see readForm.
 func parseForm(s string) (url.Values, error) {
-	v, err := url.ParseQuery(s)
-	if err != nil {
+	v, err := form.Parse(s)
+	switch {
+	case errors.Is(err, form.ErrDuplicate):
+		return nil, ErrDuplicateParameter
+	case err != nil:
 		return nil, ErrMalformedBody
-	}
-	for k, vals := range v {
-		if len(vals) > 1 {
-			return nil, ErrDuplicateParameter
-		}
-		if !clean(k) || !clean(vals[0]) {
-			return nil, ErrMalformedBody
-		}
-		if vals[0] == "" {
-			delete(v, k)
-		}
 	}
 	return v, nil
 }
 
-// clean reports whether s is valid UTF-8 without a NUL byte: PostgreSQL
-// text columns refuse both, which would turn bad input into a 500.
-func clean(s string) bool {
-	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
-}
+// clean reports whether s is valid UTF-8 without a NUL byte (form.Clean).
+func clean(s string) bool { return form.Clean(s) }

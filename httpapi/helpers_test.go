@@ -11,10 +11,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/httpapi"
 	"github.com/grantkit/grantkit/internal/testdb"
 	"github.com/grantkit/grantkit/internal/testenv"
 	"github.com/grantkit/grantkit/store"
+	"github.com/grantkit/grantkit/token"
 )
 
 // The httpapi tests run on testenv's fixture (a store per test, SQLite
@@ -28,23 +30,43 @@ type env struct {
 	H *httpapi.Handler
 	// Mux has every endpoint of H mounted (Handler.Mount).
 	Mux *http.ServeMux
+	// muts are newEnv's config adjustments, which MuxOver applies too.
+	muts []func(*httpapi.Config)
 }
 
 // newEnv opens a fresh store on db and a Handler over its lifecycle; mut
 // adjusts the Handler's config (Grants, Tokens and Minter already set).
 func newEnv(t *testing.T, db testdb.DB, mut ...func(*httpapi.Config)) *env {
 	t.Helper()
-	e := &env{Env: testenv.New(t, db)}
+	e := &env{Env: testenv.New(t, db), muts: mut}
 	e.H = e.handler(e.Env, mut...)
 	e.Mux = http.NewServeMux()
 	e.H.Mount(e.Mux)
 	return e
 }
 
+// MuxOver returns a mux with every endpoint of a Handler configured like
+// e.H but running over s, a wrapper around e's store (a fault-injecting
+// one): its manager and token server come from testenv's ServerOver.
+func (e *env) MuxOver(s store.Store) *http.ServeMux {
+	e.T.Helper()
+	m, srv := e.ServerOver(s)
+	h := e.handlerOf(m, srv, e.muts...)
+	mux := http.NewServeMux()
+	h.Mount(mux)
+	return mux
+}
+
 // handler builds a Handler over te's components.
 func (e *env) handler(te *testenv.Env, mut ...func(*httpapi.Config)) *httpapi.Handler {
 	e.T.Helper()
-	cfg := httpapi.Config{Grants: te.Manager, Tokens: te.Server, Minter: te.Minter}
+	return e.handlerOf(te.Manager, te.Server, mut...)
+}
+
+// handlerOf builds a Handler over m and srv with e's Minter.
+func (e *env) handlerOf(m *grant.Manager, srv *token.Server, mut ...func(*httpapi.Config)) *httpapi.Handler {
+	e.T.Helper()
+	cfg := httpapi.Config{Grants: m, Tokens: srv, Minter: e.Minter}
 	for _, fn := range mut {
 		fn(&cfg)
 	}
@@ -182,6 +204,3 @@ func codeForm(code, redirectURI string) []string {
 	return []string{"grant_type", "authorization_code", "code", code, "redirect_uri", redirectURI,
 		"code_verifier", testenv.PKCEVerifier}
 }
-
-// grantStatus reads grant id's status.
-func (e *env) grantStatus(id string) store.GrantStatus { return e.Grant(id).Status }

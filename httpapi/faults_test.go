@@ -1,0 +1,104 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/grantkit/grantkit/internal/faultstore"
+	"github.com/grantkit/grantkit/internal/testdb"
+	"github.com/grantkit/grantkit/internal/testenv"
+)
+
+// faultSweep fails, one at a time, every store call the request setup
+// returns makes (faultstore, k = 1 … Calls, counted on a twin env): each
+// time the answer must be a 5xx JSON server_error with the no-store
+// headers (noStore says whether the endpoint has them), hold no token, and
+// leave every table as it was. Without a failure the same request must
+// answer ok and change the database, so the sweep proves something.
+func faultSweep(t *testing.T, db testdb.DB, ok int, noStore bool, setup func(e *env) req) {
+	t.Helper()
+	twin := newEnv(t, db)
+	probe := faultstore.Wrap(twin.Store, 0)
+	if rec := serve(twin.MuxOver(probe), setup(twin)); rec.Code != ok {
+		t.Fatalf("probe run: status %d, want %d; body %s", rec.Code, ok, rec.Body)
+	}
+	calls := probe.Trace()
+	if len(calls) == 0 {
+		t.Fatal("the request made no store call")
+	}
+
+	e := newEnv(t, db)
+	r := setup(e)
+	before := e.Snapshot()
+	for k := 1; k <= len(calls); k++ {
+		rec := serve(e.MuxOver(faultstore.Wrap(e.Store, k)), r)
+		if rec.Code < 500 {
+			t.Errorf("failure at call %d (%s): status %d, want 5xx; body %s", k, calls[k-1], rec.Code, rec.Body)
+		}
+		if got := jsonBody(t, rec)["error"]; got != "server_error" && got != "temporarily_unavailable" {
+			t.Errorf("failure at call %d (%s): error %v, want server_error", k, calls[k-1], got)
+		}
+		if noStore {
+			wantNoStore(t, rec)
+		}
+		if body := rec.Body.String(); strings.Contains(body, "gk_") || strings.Contains(body, "access_token") {
+			t.Errorf("failure at call %d (%s): the answer holds a token: %s", k, calls[k-1], body)
+		}
+		if d := cmp.Diff(before, e.Snapshot()); d != "" {
+			t.Fatalf("failure at call %d (%s) left half-done state (-before +after):\n%s", k, calls[k-1], d)
+		}
+	}
+	full := faultstore.Wrap(e.Store, 0)
+	if rec := serve(e.MuxOver(full), r); rec.Code != ok {
+		t.Fatalf("run without failure: status %d, want %d; body %s", rec.Code, ok, rec.Body)
+	}
+	if d := cmp.Diff(calls, full.Trace()); d != "" {
+		t.Errorf("calls differ from the twin's (-twin +run):\n%s", d)
+	}
+	if cmp.Equal(before, e.Snapshot()) {
+		t.Error("the request changed nothing: the sweep proves nothing")
+	}
+	t.Logf("%d store calls: %v", len(calls), calls)
+}
+
+// TestTokenFaults runs faultSweep over the token endpoint's grants: a
+// public and a confidential code exchange, a refresh, and a refresh token
+// replayed (reuse detection revokes the grant).
+func TestTokenFaults(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name  string
+		ok    int
+		setup func(e *env) req
+	}{
+		{"exchange, public", http.StatusOK, func(e *env) req {
+			c := e.Client()
+			return post("/token", form(append(codeForm(e.Authorize(c, "alice").Code, testenv.RedirectURI), "client_id", c.ID)...))
+		}},
+		{"exchange, client_secret_basic", http.StatusOK, func(e *env) req {
+			c := e.Client(testenv.Confidential)
+			return post("/token", form(codeForm(e.Authorize(c, "alice").Code, testenv.RedirectURI)...)).basic(c.ID, c.Secret)
+		}},
+		{"refresh", http.StatusOK, func(e *env) req {
+			sess := e.Login(e.Client(), "alice")
+			return post("/token", form("grant_type", "refresh_token", "refresh_token", sess.Resp.RefreshToken, "client_id", sess.Client.ID))
+		}},
+		{"refresh token replayed", http.StatusBadRequest, func(e *env) req {
+			sess := e.Login(e.Client(), "alice")
+			e.MustRefresh(sess.Client, sess.Resp.RefreshToken)
+			return post("/token", form("grant_type", "refresh_token", "refresh_token", sess.Resp.RefreshToken, "client_id", sess.Client.ID))
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			testdb.Each(t, func(t *testing.T, db testdb.DB) {
+				t.Parallel()
+				faultSweep(t, db, tc.ok, true, tc.setup)
+			})
+		})
+	}
+}
