@@ -1,13 +1,12 @@
 package httpapi
 
 import (
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/grantkit/grantkit/grant"
+	"github.com/grantkit/grantkit/internal/form"
 )
 
 // credentials are a client's claimed identity at a back-channel endpoint.
@@ -23,10 +22,10 @@ type credentials struct {
 // differs from the body's, is ErrMultipleClientAuth (RFC 6749 §2.3); an
 // Authorization header that is not valid Basic, or no client_id anywhere,
 // is grant.ErrInvalidClient.
-func clientCredentials(r *http.Request, form url.Values) (credentials, error) {
+func clientCredentials(r *http.Request, body url.Values) (credentials, error) {
 	auth := r.Header.Values("Authorization")
 	if len(auth) == 0 {
-		c := credentials{ID: form.Get("client_id"), Secret: form.Get("client_secret")}
+		c := credentials{ID: body.Get("client_id"), Secret: body.Get("client_secret")}
 		if c.ID == "" {
 			return credentials{}, fmt.Errorf("%w: no client authentication", grant.ErrInvalidClient)
 		}
@@ -35,27 +34,14 @@ func clientCredentials(r *http.Request, form url.Values) (credentials, error) {
 	if len(auth) > 1 {
 		return credentials{}, ErrMultipleClientAuth
 	}
-	scheme, payload, ok := strings.Cut(auth[0], " ")
-	if !ok || !strings.EqualFold(scheme, "Basic") {
-		return credentials{}, fmt.Errorf("%w: unsupported authentication scheme", grant.ErrInvalidClient)
-	}
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(payload))
-	if err != nil {
-		return credentials{}, fmt.Errorf("%w: malformed Basic credentials", grant.ErrInvalidClient)
-	}
-	user, pass, ok := strings.Cut(string(raw), ":")
+	id, secret, ok := form.ParseBasic(auth[0])
 	if !ok {
-		return credentials{}, fmt.Errorf("%w: malformed Basic credentials", grant.ErrInvalidClient)
+		return credentials{}, fmt.Errorf("%w: malformed or unsupported Authorization header", grant.ErrInvalidClient)
 	}
-	id, err1 := url.QueryUnescape(user)
-	secret, err2 := url.QueryUnescape(pass)
-	if err1 != nil || err2 != nil || id == "" || !clean(id) || !clean(secret) {
-		return credentials{}, fmt.Errorf("%w: malformed Basic credentials", grant.ErrInvalidClient)
-	}
-	if form.Has("client_secret") {
+	if body.Has("client_secret") {
 		return credentials{}, ErrMultipleClientAuth
 	}
-	if fid := form.Get("client_id"); fid != "" && fid != id {
+	if fid := body.Get("client_id"); fid != "" && fid != id {
 		return credentials{}, ErrMultipleClientAuth
 	}
 	return credentials{ID: id, Secret: secret}, nil

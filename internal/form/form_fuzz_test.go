@@ -1,6 +1,7 @@
 package form
 
 import (
+	"encoding/base64"
 	"errors"
 	"net/url"
 	"testing"
@@ -51,6 +52,40 @@ func FuzzParse(f *testing.F) {
 		}
 		if len(got) > len(ref) {
 			t.Fatalf("Parse(%q) invented parameters: %v", s, got)
+		}
+	})
+}
+
+// FuzzParseBasic checks ParseBasic against an independent encoder: what
+// it accepts re-encodes (form-urlencoded, base64) to a header it parses to
+// the same id and secret, and it never accepts an empty or unclean id.
+func FuzzParseBasic(f *testing.F) {
+	for _, s := range []string{
+		"Basic " + base64.StdEncoding.EncodeToString([]byte("client:secret")),
+		"basic " + base64.StdEncoding.EncodeToString([]byte("a%3Ab:c%25d")),
+		"Basic " + base64.StdEncoding.EncodeToString([]byte(":nosecret")),
+		"Basic " + base64.StdEncoding.EncodeToString([]byte("nocolon")),
+		"Basic " + base64.StdEncoding.EncodeToString([]byte("id:%zz")),
+		"Basic " + base64.StdEncoding.EncodeToString([]byte("id%00:x")),
+		"Basic %%%", "Bearer abc", "Basic", "Basic  Og==",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		id, secret, ok := ParseBasic(h)
+		if !ok {
+			if id != "" || secret != "" {
+				t.Fatalf("ParseBasic(%q) refused but returned %q, %q", h, id, secret)
+			}
+			return
+		}
+		if id == "" || !Clean(id) || !Clean(secret) {
+			t.Fatalf("ParseBasic(%q) accepted id %q, secret %q", h, id, secret)
+		}
+		again := "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret)))
+		id2, secret2, ok2 := ParseBasic(again)
+		if !ok2 || id2 != id || secret2 != secret {
+			t.Fatalf("round trip of %q, %q through %q gave %q, %q, %v", id, secret, again, id2, secret2, ok2)
 		}
 	})
 }
