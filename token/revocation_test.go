@@ -28,12 +28,17 @@ func revokeAs(c testenv.Client, raw, hint string) token.RevocationRequest {
 }
 
 // otherResource authorizes alice with c for a resource other than the
-// Verifier's and returns an access token of that grant.
-func otherResource(e *env, c testenv.Client) (store.Grant, string) {
+// Verifier's and returns an access token of that grant with its claims.
+func otherResource(e *env, c testenv.Client) (store.Grant, string, token.Claims) {
+	e.T.Helper()
 	req := testenv.Request(c.ID, "alice")
 	req.Resource = "https://other.example/api"
 	g := e.ActiveGrant(req).Grant
-	return g, e.Mint(g, "read")
+	raw, claims, err := e.Minter.Mint(g, []string{"read"}, token.SourceOAuthClient, e.Clock.Now())
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return g, raw, claims
 }
 
 // TestRevoke is Revoke's table test (RFC 7009 §2): a refresh or access
@@ -251,7 +256,7 @@ func TestRevokeAnyResource(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, db)
 		c := e.client()
-		g, raw := otherResource(e, c)
+		g, raw, _ := otherResource(e, c)
 		if err := e.Server.Revoke(context.Background(), revokeAs(c, raw, "")); err != nil {
 			t.Fatal(err)
 		}
