@@ -30,6 +30,7 @@ const (
 	CodeNotFound               = "not_found"               // sessions API: no such active session
 	CodeForbidden              = "forbidden"               // sessions API: not the caller's session
 	CodeConflict               = "conflict"                // a record with this id exists
+	CodeUnsupportedTokenType   = "unsupported_token_type"  // RFC 7009 §2.2.1
 )
 
 // mapping is one row of the error table: every error that wraps err (the
@@ -79,6 +80,7 @@ var errorTable = []mapping{
 	{token.ErrScopeBeyond, CodeInvalidToken, http.StatusUnauthorized},
 	{token.ErrConfigVersion, CodeInvalidToken, http.StatusUnauthorized},
 	{token.ErrInvalidToken, CodeInvalidToken, http.StatusUnauthorized},
+	{token.ErrUnsupportedTokenType, CodeUnsupportedTokenType, http.StatusBadRequest},
 	// Key configuration errors are the host's, never the client's.
 	{token.ErrUnsupportedAlgorithm, CodeServerError, http.StatusInternalServerError},
 	{token.ErrKeyInUse, CodeServerError, http.StatusInternalServerError},

@@ -70,6 +70,7 @@ var sentinels = map[string]struct {
 	"token.ErrConfigVersion":        {gktoken.ErrConfigVersion, answer{"invalid_token", 401}},
 	"token.ErrUnsupportedAlgorithm": {gktoken.ErrUnsupportedAlgorithm, answer{"server_error", 500}},
 	"token.ErrKeyInUse":             {gktoken.ErrKeyInUse, answer{"server_error", 500}},
+	"token.ErrUnsupportedTokenType": {gktoken.ErrUnsupportedTokenType, answer{"unsupported_token_type", 400}},
 
 	"session.ErrNotFound":  {session.ErrNotFound, answer{"not_found", 404}},
 	"session.ErrForbidden": {session.ErrForbidden, answer{"forbidden", 403}},

@@ -13,7 +13,6 @@ import (
 const (
 	CodeUnsupportedGrantType    = "unsupported_grant_type"    // RFC 6749 §5.2
 	CodeUnsupportedResponseType = "unsupported_response_type" // RFC 6749 §4.1.2.1
-	CodeUnsupportedTokenType    = "unsupported_token_type"    // RFC 7009 §2.2.1
 	CodeSlowDown                = "slow_down"                 // registration rate limit (RFC 8628 §3.5's word, with 429)
 )
 
@@ -47,9 +46,6 @@ var (
 	// ErrUnsupportedResponseType reports a response_type other than code
 	// (RFC 6749 §4.1.2.1).
 	ErrUnsupportedResponseType = errors.New("httpapi: unsupported response type")
-	// ErrUnsupportedTokenType reports a token_type_hint naming a type the
-	// revocation endpoint does not revoke (RFC 7009 §2.2.1).
-	ErrUnsupportedTokenType = errors.New("httpapi: unsupported token type")
 	// ErrRateLimited is what a registration rate-limit hook returns (or
 	// wraps) to refuse a registration with HTTP 429.
 	ErrRateLimited = errors.New("httpapi: too many registrations")
@@ -75,7 +71,6 @@ var table = []row{
 	{ErrBodyTooLarge, grantkit.CodeInvalidRequest, http.StatusRequestEntityTooLarge},
 	{ErrUnsupportedGrantType, CodeUnsupportedGrantType, http.StatusBadRequest},
 	{ErrUnsupportedResponseType, CodeUnsupportedResponseType, http.StatusBadRequest},
-	{ErrUnsupportedTokenType, CodeUnsupportedTokenType, http.StatusBadRequest},
 	{ErrRateLimited, CodeSlowDown, http.StatusTooManyRequests},
 	{ErrUnauthenticated, CodeUnauthenticated, http.StatusUnauthorized},
 }

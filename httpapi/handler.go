@@ -134,4 +134,6 @@ func withDefaults(p Paths) Paths {
 // package's JSON error (and no-store headers) rather than the mux's text.
 func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.Handle(h.paths.Token, h.Token())
+	mux.Handle(h.paths.Revocation, h.Revocation())
+	mux.Handle(h.paths.Introspection, h.Introspection())
 }

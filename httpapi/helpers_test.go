@@ -204,3 +204,88 @@ func codeForm(code, redirectURI string) []string {
 	return []string{"grant_type", "authorization_code", "code", code, "redirect_uri", redirectURI,
 		"code_verifier", testenv.PKCEVerifier}
 }
+
+// newEnvWith is newEnv with testenv options: a token server configured
+// differently (testenv.WithServerConfig), for instance.
+func newEnvWith(t *testing.T, db testdb.DB, opts []testenv.Option, mut ...func(*httpapi.Config)) *env {
+	t.Helper()
+	e := &env{Env: testenv.New(t, db, opts...), muts: mut}
+	e.H = e.handler(e.Env, mut...)
+	e.Mux = http.NewServeMux()
+	e.H.Mount(e.Mux)
+	return e
+}
+
+// handlerOver returns a Handler configured like e.H whose manager and
+// token server run over s, a wrapper around e.Store such as a faultstore.
+func (e *env) handlerOver(s store.Store, mut ...func(*httpapi.Config)) *httpapi.Handler {
+	e.T.Helper()
+	te := *e.Env
+	te.Manager, te.Server = e.ServerOver(s)
+	return e.handler(&te, mut...)
+}
+
+// badForm is a malformed request to a form endpoint and the error it must
+// get.
+type badForm struct {
+	name   string
+	r      req
+	status int
+	code   string
+}
+
+// badForms are the malformed requests every form POST endpoint taking a
+// token parameter (revocation, introspection) refuses, for target, with
+// client c's credentials and tok as an otherwise valid token: a wrong
+// method, another content type, missing, empty and duplicate parameters,
+// bad escapes, NUL bytes, invalid UTF-8, a body beyond MaxBodyBytes,
+// unknown and malformed client authentication.
+func badForms(target string, c testenv.Client, tok string) []badForm {
+	creds := []string{"client_id", c.ID, "client_secret", c.Secret}
+	withCreds := func(kv ...string) string { return form(append(append([]string{}, creds...), kv...)...) }
+	get := post(target, "")
+	get.method, get.contentType = http.MethodGet, ""
+	put := post(target, withCreds("token", tok))
+	put.method = http.MethodPut
+	asJSON := post(target, `{"token":"`+tok+`"}`)
+	asJSON.contentType = "application/json"
+	noType := post(target, withCreds("token", tok))
+	noType.contentType = ""
+	return []badForm{
+		{"GET", get, http.StatusMethodNotAllowed, "invalid_request"},
+		{"PUT", put, http.StatusMethodNotAllowed, "invalid_request"},
+		{"JSON body", asJSON, http.StatusBadRequest, "invalid_request"},
+		{"no content type", noType, http.StatusBadRequest, "invalid_request"},
+		{"no token", post(target, withCreds()), http.StatusBadRequest, "invalid_request"},
+		{"empty token", post(target, withCreds("token", "")), http.StatusBadRequest, "invalid_request"},
+		{"token twice", post(target, withCreds("token", tok, "token", tok)), http.StatusBadRequest, "invalid_request"},
+		{"client_id twice", post(target, withCreds("client_id", c.ID, "token", tok)), http.StatusBadRequest, "invalid_request"},
+		{"hint twice", post(target, withCreds("token", tok, "token_type_hint", "access_token", "token_type_hint", "access_token")),
+			http.StatusBadRequest, "invalid_request"},
+		{"bad escape", post(target, withCreds()+"&token=%zz"), http.StatusBadRequest, "invalid_request"},
+		{"NUL in token", post(target, withCreds("token", tok+"\x00")), http.StatusBadRequest, "invalid_request"},
+		{"NUL in client_id", post(target, form("client_id", c.ID+"\x00", "client_secret", c.Secret, "token", tok)),
+			http.StatusBadRequest, "invalid_request"},
+		{"invalid UTF-8", post(target, withCreds()+"&token=%ff%fe"), http.StatusBadRequest, "invalid_request"},
+		{"2 MiB body", post(target, withCreds("token", strings.Repeat("a", 2<<20))), http.StatusRequestEntityTooLarge, "invalid_request"},
+		{"no client authentication", post(target, form("token", tok)), http.StatusUnauthorized, "invalid_client"},
+		{"unknown client", post(target, form("client_id", "nobody", "client_secret", "x", "token", tok)),
+			http.StatusUnauthorized, "invalid_client"},
+		{"empty client_id", post(target, form("client_id", "", "client_secret", c.Secret, "token", tok)),
+			http.StatusUnauthorized, "invalid_client"},
+		{"Basic and client_secret", post(target, form("client_secret", c.Secret, "token", tok)).basic(c.ID, c.Secret),
+			http.StatusBadRequest, "invalid_request"},
+		{"Basic and another client_id", post(target, form("client_id", "other", "token", tok)).basic(c.ID, c.Secret),
+			http.StatusBadRequest, "invalid_request"},
+		{"malformed Basic", func() req {
+			r := post(target, form("token", tok))
+			r.header.Set("Authorization", "Basic !!!")
+			return r
+		}(), http.StatusUnauthorized, "invalid_client"},
+		{"Bearer instead of Basic", func() req {
+			r := post(target, form("token", tok))
+			r.header.Set("Authorization", "Bearer "+tok)
+			return r
+		}(), http.StatusUnauthorized, "invalid_client"},
+	}
+}

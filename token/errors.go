@@ -71,3 +71,9 @@ var (
 	// ErrKeyInUse reports an attempt to remove the current signing key.
 	ErrKeyInUse = errors.New("token: the current signing key cannot be removed")
 )
+
+// ErrUnsupportedTokenType reports a token_type_hint other than
+// access_token and refresh_token, the two token types grantkit issues
+// (RFC 7009 §2.2.1 unsupported_token_type; RFC 7662 §2.1 takes its values
+// from the same registry).
+var ErrUnsupportedTokenType = errors.New("token: unsupported token type")

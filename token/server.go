@@ -81,6 +81,15 @@ type ServerConfig struct {
 	// changing it affects families started afterwards, not existing ones
 	// (to end existing sessions, revoke their grants).
 	RefreshAbsoluteTTL time.Duration
+	// MayIntrospect, when set, lets an authenticated confidential client
+	// introspect tokens issued to other clients (RFC 7662 §2.1: the
+	// server decides who may introspect what) — typically a resource
+	// server registered as a client, for the grants of its own resource.
+	// It is asked only about a token that is otherwise active, with the
+	// caller and the token's grant; false, or no MayIntrospect at all,
+	// answers active: false, as for an unknown token. A client always
+	// may introspect its own tokens.
+	MayIntrospect func(caller store.Client, g store.Grant) bool
 }
 
 // Server implements the token endpoint's grants (RFC 6749 §4.1.3, §6). It
