@@ -73,6 +73,9 @@ var table = []row{
 	{ErrUnsupportedResponseType, CodeUnsupportedResponseType, http.StatusBadRequest},
 	{ErrRateLimited, CodeSlowDown, http.StatusTooManyRequests},
 	{ErrUnauthenticated, CodeUnauthenticated, http.StatusUnauthorized},
+	{ErrAccessDenied, grantkit.CodeAccessDenied, http.StatusForbidden},
+	{ErrNotRequestOwner, grantkit.CodeAccessDenied, http.StatusForbidden},
+	{ErrCrossOrigin, grantkit.CodeAccessDenied, http.StatusForbidden},
 }
 
 // ErrorCode maps err to the OAuth error code and HTTP status this package

@@ -67,6 +67,38 @@ type Config struct {
 	Issuer string
 	// Paths of the endpoints; zero fields take DefaultPaths'.
 	Paths Paths
+
+	// Authorizer is the host's login and consent (RFC 6749 §4.1.1: how
+	// the user is authenticated and asked is the server's own business).
+	// Mount puts Authorize and Decision on the mux only when it is set.
+	Authorizer Authorizer
+	// DecisionPath is where Mount puts Decision, relative to the issuer;
+	// default DefaultDecisionPath.
+	DecisionPath string
+	// AuthorizeErrorPage renders an authorization error that must be shown
+	// to the user rather than redirected to the client (RFC 6749
+	// §4.1.2.1: an unknown client, an unregistered redirect URI, a
+	// request that does not parse, a decision for another user's
+	// request). err maps with ErrorCode; its message describes a 4xx
+	// refusal and may be shown, a 5xx one's must not be. Default: a
+	// plain-text page with the code and description.
+	AuthorizeErrorPage func(w http.ResponseWriter, r *http.Request, err error)
+	// Resources, when set, are the only RFC 8707 resource indicators an
+	// authorization request may name (others are invalid_target); when it
+	// holds exactly one, a request naming none gets that one.
+	Resources []string
+	// ScopesSupported, when set, is advertised in the metadata (RFC 8414
+	// §2 scopes_supported) and bounds the scopes a dynamically registered
+	// client may register (RFC 7591 §2 scope); such a client registering
+	// none gets them all.
+	ScopesSupported []string
+	// RegistrationLimit is the host's rate limit on dynamic client
+	// registration, called before anything else — before the method,
+	// headers or body are looked at — with the body unread. A non-nil
+	// error refuses the request through ErrorCode: ErrRateLimited (or an
+	// error wrapping it) answers 429 slow_down, anything else 500. nil:
+	// no limit, which an internet-facing server should not run with.
+	RegistrationLimit func(*http.Request) error
 }
 
 // Handler serves grantkit's HTTP endpoints. Build it with New; it is safe
@@ -136,4 +168,11 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.Handle(h.paths.Token, h.Token())
 	mux.Handle(h.paths.Revocation, h.Revocation())
 	mux.Handle(h.paths.Introspection, h.Introspection())
+	mux.Handle(h.paths.Registration, h.Registration())
+	mux.Handle(h.MetadataPath(), h.Metadata())
+	mux.Handle(h.paths.JWKS, h.JWKS())
+	if h.cfg.Authorizer != nil {
+		mux.Handle(h.paths.Authorize, h.Authorize())
+		mux.Handle(h.decisionPath(), h.Decision())
+	}
 }
