@@ -32,8 +32,8 @@ const (
 // pageCSP is the page's Content-Security-Policy: no script at all, styles
 // only inline (the template's own <style>), forms only to this origin, no
 // framing (clickjacking a Revoke button).
-const pageCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; " +
-	"frame-ancestors 'none'; base-uri 'none'"
+const pageCSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; " +
+	"base-uri 'none'"
 
 // PageData is what the connected-clients page's template is executed
 // with (Config.PageTemplate). Every string is plain text for the template
