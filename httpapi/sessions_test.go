@@ -577,3 +577,70 @@ func TestSessionsFaults(t *testing.T) {
 		}
 	})
 }
+
+// TestNewSessions: New refuses Sessions without a Caller and a Sessions
+// or Page path that Mount could not register as one literal path; Mount
+// registers neither endpoint without Sessions.
+func TestNewSessions(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		e := newEnv(t, db)
+		svc, err := session.New(e.Manager, session.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := httpapi.Config{Grants: e.Manager, Tokens: e.Server, Minter: e.Minter}
+		cases := []struct {
+			name string
+			mut  func(*httpapi.Config)
+			ok   bool
+		}{
+			{name: "sessions and caller", ok: true, mut: func(c *httpapi.Config) { c.Sessions, c.Caller = svc, testCaller }},
+			{name: "no sessions", ok: true, mut: func(c *httpapi.Config) {}},
+			{name: "sessions without a caller", mut: func(c *httpapi.Config) { c.Sessions = svc }},
+			{name: "sessions path with a trailing slash", mut: func(c *httpapi.Config) { c.Paths.Sessions = "/sessions/" }},
+			{name: "relative page path", mut: func(c *httpapi.Config) { c.Paths.Page = "clients" }},
+			{name: "page path with a wildcard", mut: func(c *httpapi.Config) { c.Paths.Page = "/c/{id}" }},
+			{name: "other paths", ok: true, mut: func(c *httpapi.Config) {
+				c.Sessions, c.Caller = svc, testCaller
+				c.Paths.Sessions, c.Paths.Page = "/api/v1/sessions", "/account/clients"
+			}},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				cfg := base
+				tc.mut(&cfg)
+				if _, err := httpapi.New(cfg); (err == nil) != tc.ok {
+					t.Errorf("New = %v, want ok %v", err, tc.ok)
+				}
+			})
+		}
+
+		// Without Sessions the mux knows neither path.
+		for _, target := range []string{"/sessions", "/sessions/" + testdb.NewID(), "/connected-clients"} {
+			if rec := serve(e.Mux, apiGet(target).by("alice")); rec.Code != http.StatusNotFound {
+				t.Errorf("GET %s without Sessions = %d, want the mux's 404", target, rec.Code)
+			}
+		}
+		// At other paths, the routes follow them.
+		cfg := base
+		withSessions(t, e.Manager)(&cfg)
+		cfg.Paths.Sessions, cfg.Paths.Page = "/api/v1/sessions", "/account/clients"
+		h, err := httpapi.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mux := http.NewServeMux()
+		h.Mount(mux)
+		s := e.connect("Acme", "alice", "", false)
+		if got := listedIDs(list(t, serve(mux, apiGet("/api/v1/sessions").by("alice")))); !slices.Equal(got, []string{s.Grant.ID}) {
+			t.Errorf("listing at the other path = %v", got)
+		}
+		body := wantPage(t, serve(mux, apiGet("/account/clients").by("alice")), http.StatusOK)
+		wantIn(t, body, `action="/account/clients"`)
+		rec := serve(mux, post("/account/clients", form("id", s.Grant.ID, "confirm", "1")).by("alice"))
+		if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/account/clients?revoked=1" {
+			t.Errorf("revoke at the other path = %d %q", rec.Code, rec.Header().Get("Location"))
+		}
+		wantError(t, serve(mux, apiDelete("/api/v1/sessions/"+s.Grant.ID).by("alice")), 404, "not_found")
+	})
+}
