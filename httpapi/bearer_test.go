@@ -66,6 +66,7 @@ func bearerGet(target string, auth ...string) req {
 // key — is 401 invalid_token. Every challenge carries resource_metadata,
 // and next is never called on a refusal.
 func TestBearer(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		e := newEnv(t, db)
 		s := e.Login(e.Client(), "alice")
@@ -196,6 +197,7 @@ func checkRefusal(t *testing.T, rec *httptest.ResponseRecorder, status int, chal
 // scopes needed (RFC 6750 §3.1); behind no Middleware it fails closed.
 // InsufficientScope quotes what it is given.
 func TestBearerScopes(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		e := newEnv(t, db)
 		s := e.Login(e.Client(), "alice")
@@ -258,6 +260,7 @@ func TestBearerScopes(t *testing.T) {
 // a challenge and without calling next, and changes nothing; without a
 // failure the same request passes.
 func TestBearerFaults(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		e := newEnv(t, db)
 		s := e.Login(e.Client(), "alice")
@@ -290,6 +293,7 @@ func TestBearerFaults(t *testing.T) {
 // TestNewBearer refuses a config without a Verifier or with a
 // ResourceMetadata that is not an https URL.
 func TestNewBearer(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		e := newEnv(t, db)
 		cases := []struct {

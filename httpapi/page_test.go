@@ -91,6 +91,7 @@ func pagePost(user string, kv ...string) req { return post("/connected-clients",
 // per session posting its id to the page. Another subject's sessions are
 // not shown.
 func TestPageList(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		e := sessionsEnv(t, db)
 		acme := e.connect("Acme Desktop", "alice", "acme", false)
@@ -129,6 +130,7 @@ func TestPageList(t *testing.T) {
 // TestPagePaging: the page lists DefaultSessionsLimit sessions and links
 // to the next page, which lists the rest.
 func TestPagePaging(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		e := sessionsEnv(t, db)
 		var ids []string
@@ -162,6 +164,7 @@ func TestPagePaging(t *testing.T) {
 // refresh token then fails with invalid_grant and its access token the
 // Verifier.
 func TestPageRevoke(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		e := sessionsEnv(t, db)
 		s := e.connectAt(hostileName, "alice", oddRedirect, true)
@@ -214,6 +217,7 @@ func TestPageRevoke(t *testing.T) {
 // authenticator (500, generic) and a wrong method (405 with Allow). Each
 // answer is an HTML page with the page's headers and changes no row.
 func TestPageRefused(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		e := sessionsEnv(t, db)
 		s := e.connect("Acme", "alice", "", false)
@@ -268,6 +272,7 @@ func TestPageRefused(t *testing.T) {
 // with PageData, and a template that fails to execute is a plain 500, not
 // half a page.
 func TestPageTemplate(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		tmpl := template.Must(template.New("mine").Parse(
 			`<h1>{{.View}} at {{.Action}}</h1>{{range .Sessions}}<p>{{.ClientName}} {{.ClientID}} {{.RedirectHost}} ` +
@@ -299,6 +304,7 @@ func TestPageTemplate(t *testing.T) {
 // listing, confirmation and confirmed revocation: each is an error page
 // with status 500 and changes nothing.
 func TestPageFaults(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		e := sessionsEnv(t, db)
 		e.connect("Acme", "alice", "", false)

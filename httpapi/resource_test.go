@@ -151,6 +151,7 @@ func TestNewProtectedResource(t *testing.T) {
 // the Verifier serves and the authorization server that issued the token
 // which then passes.
 func TestResourceMetadataWithBearer(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		e := newEnv(t, db)
 		p, err := httpapi.NewProtectedResource(httpapi.ProtectedResourceConfig{Resource: testenv.Resource,

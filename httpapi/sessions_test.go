@@ -188,6 +188,7 @@ func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 // names and values of a verified client used once and of a dynamic one
 // never used, newest first, only the caller's own (of their kind), no-store.
 func TestSessionsList(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		e := sessionsEnv(t, db)
 		acme := e.connect("Acme Desktop", "alice", "acme", false)
@@ -244,6 +245,7 @@ func TestSessionsList(t *testing.T) {
 // the pages together are every session exactly once, newest first. A
 // tenant filter and an admin's all=1 narrow and widen it.
 func TestSessionsPagination(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		e := sessionsEnv(t, db)
 		var want []string
@@ -323,6 +325,7 @@ func TestSessionsPagination(t *testing.T) {
 // and unknown paths. Each is a JSON error with no-store and changes
 // nothing.
 func TestSessionsRefused(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		e := sessionsEnv(t, db)
 		s := e.connect("Acme", "alice", "", false)
@@ -405,6 +408,7 @@ func TestSessionsRefused(t *testing.T) {
 // second DELETE, an unknown id and another subject's session are refused
 // (404, 404, 403) without changing a row; an admin may revoke anyone's.
 func TestSessionsDelete(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		e := sessionsEnv(t, db)
 		mine := e.connect("Acme", "alice", "", false)
@@ -471,6 +475,7 @@ func TestSessionsDelete(t *testing.T) {
 // revoked; same-origin and non-browser requests pass, and so does an
 // origin the host trusts through Config.CrossOrigin.
 func TestSessionsCrossOrigin(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		cop := http.NewCrossOriginProtection()
 		if err := cop.AddTrustedOrigin("https://admin.example"); err != nil {
@@ -528,6 +533,7 @@ func TestSessionsCrossOrigin(t *testing.T) {
 // server_error 500 with no-store and a generic description, and leaves
 // every table as it was. Without a failure the same requests succeed.
 func TestSessionsFaults(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		e := sessionsEnv(t, db)
 		for i := range 3 {
@@ -582,6 +588,7 @@ func TestSessionsFaults(t *testing.T) {
 // or Page path that Mount could not register as one literal path; Mount
 // registers neither endpoint without Sessions.
 func TestNewSessions(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		e := newEnv(t, db)
 		svc, err := session.New(e.Manager, session.Config{})
