@@ -137,9 +137,12 @@ func New(cfg Config) (*Handler, error) {
 		paths: withDefaults(cfg.Paths),
 	}
 	for _, p := range []string{h.paths.Sessions, h.paths.Page} {
-		if !strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") || strings.ContainsAny(p, "{}") {
-			return nil, fmt.Errorf("httpapi: path %q must begin with / and neither end with / nor hold a wildcard", p)
+		if !strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") || strings.ContainsAny(p, "{} \t") {
+			return nil, fmt.Errorf("httpapi: path %q must begin with / and neither end with / nor hold a wildcard or space", p)
 		}
+	}
+	if h.paths.Sessions == h.paths.Page {
+		return nil, errors.New("httpapi: the sessions API and page need paths of their own")
 	}
 	return h, nil
 }

@@ -607,6 +607,8 @@ func TestNewSessions(t *testing.T) {
 			{name: "sessions path with a trailing slash", mut: func(c *httpapi.Config) { c.Paths.Sessions = "/sessions/" }},
 			{name: "relative page path", mut: func(c *httpapi.Config) { c.Paths.Page = "clients" }},
 			{name: "page path with a wildcard", mut: func(c *httpapi.Config) { c.Paths.Page = "/c/{id}" }},
+			{name: "page path with a space", mut: func(c *httpapi.Config) { c.Paths.Page = "/c lients" }},
+			{name: "one path for both", mut: func(c *httpapi.Config) { c.Paths.Page = "/sessions" }},
 			{name: "other paths", ok: true, mut: func(c *httpapi.Config) {
 				c.Sessions, c.Caller = svc, testCaller
 				c.Paths.Sessions, c.Paths.Page = "/api/v1/sessions", "/account/clients"
