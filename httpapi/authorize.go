@@ -90,9 +90,6 @@ var (
 	// ErrNotRequestOwner reports a decision on an authorization request
 	// started for another user (HTTP 403).
 	ErrNotRequestOwner = errors.New("httpapi: the authorization request belongs to another user")
-	// ErrCrossOrigin reports a decision posted from another origin
-	// (http.CrossOriginProtection; HTTP 403).
-	ErrCrossOrigin = errors.New("httpapi: cross-origin request refused")
 	// ErrAccessDenied is the user's refusal as the client learns it (RFC
 	// 6749 §4.1.2.1 access_denied).
 	ErrAccessDenied = errors.New("httpapi: the user denied the request")

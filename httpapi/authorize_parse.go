@@ -319,19 +319,6 @@ func parseScope(s string) ([]string, error) {
 	return scopes, nil
 }
 
-// scopeToken reports whether s is an RFC 6749 §3.3 scope-token.
-func scopeToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x21 || c == '"' || c == '\\' || c > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
 // checkResource validates the resource parameters of a request (RFC 8707
 // §2): at most one (a grant is bound to one resource), an absolute URI
 // without fragment of at most grant.MaxResourceLength bytes, and, when

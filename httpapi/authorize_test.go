@@ -432,7 +432,7 @@ func TestDecisionRefusals(t *testing.T) {
 		}{
 			{"another user approves", decision(id, httpapi.DecisionApprove, "mallory"), 403, "access_denied"},
 			{"another user denies", decision(id, httpapi.DecisionDeny, "mallory"), 403, "access_denied"},
-			{"cross-site post", crossSite, 403, "access_denied"},
+			{"cross-site post", crossSite, 403, "forbidden"},
 			{"unknown request", decision("01900000-0000-7000-8000-000000000000", httpapi.DecisionApprove, "alice"), 404, "not_found"},
 			{"not a request id", decision("garbage", httpapi.DecisionApprove, "alice"), 404, "not_found"},
 			{"upper-case id", decision(strings.ToUpper(id), httpapi.DecisionApprove, "alice"), 404, "not_found"},

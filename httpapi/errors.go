@@ -52,6 +52,16 @@ var (
 	// ErrUnauthenticated reports a caller the host's authenticator did
 	// not recognise (sessions API and page, HTTP 401).
 	ErrUnauthenticated = errors.New("httpapi: unauthenticated")
+	// ErrInvalidParameter reports a query or form parameter whose value
+	// is not one the endpoint accepts: a limit that is not an integer in
+	// 1..100, a flag that is not a boolean, text that is not valid UTF-8
+	// or holds a NUL byte (HTTP 400 invalid_request).
+	ErrInvalidParameter = fmt.Errorf("%w: invalid parameter", grant.ErrInvalidRequest)
+	// ErrCrossOrigin reports an unsafe request (DELETE, POST…) that a
+	// browser sent from another origin, refused by
+	// http.CrossOriginProtection before the caller is even authenticated
+	// (HTTP 403, nothing changed).
+	ErrCrossOrigin = errors.New("httpapi: cross-origin request refused")
 )
 
 // CodeUnauthenticated is the error code of ErrUnauthenticated.
@@ -75,7 +85,7 @@ var table = []row{
 	{ErrUnauthenticated, CodeUnauthenticated, http.StatusUnauthorized},
 	{ErrAccessDenied, grantkit.CodeAccessDenied, http.StatusForbidden},
 	{ErrNotRequestOwner, grantkit.CodeAccessDenied, http.StatusForbidden},
-	{ErrCrossOrigin, grantkit.CodeAccessDenied, http.StatusForbidden},
+	{ErrCrossOrigin, grantkit.CodeForbidden, http.StatusForbidden},
 }
 
 // ErrorCode maps err to the OAuth error code and HTTP status this package

@@ -2,12 +2,15 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/grantkit/grantkit/grant"
+	"github.com/grantkit/grantkit/session"
 	"github.com/grantkit/grantkit/token"
 )
 
@@ -99,6 +102,26 @@ type Config struct {
 	// error wrapping it) answers 429 slow_down, anything else 500. nil:
 	// no limit, which an internet-facing server should not run with.
 	RegistrationLimit func(*http.Request) error
+	// Sessions serves the connected-clients JSON API (Handler.Sessions)
+	// and page (Handler.Page) of SPEC §6; nil mounts neither. Its
+	// IsMember, IsAdmin and DisplayNames hooks decide what a caller sees.
+	Sessions *session.Service
+	// Caller authenticates the caller of the sessions API and page from
+	// the request (the host's cookie, session or API key): required with
+	// Sessions. An error wrapping ErrUnauthenticated, or a Caller with an
+	// empty Subject, is answered 401; any other error 500.
+	Caller func(r *http.Request) (session.Caller, error)
+	// PageTemplate, when set, replaces the connected-clients page's
+	// default template (page.html). It is executed with a PageData and
+	// must escape what it shows, as html/template does; see PageData for
+	// the forms it must contain.
+	PageTemplate *template.Template
+	// CrossOrigin refuses unsafe cross-origin browser requests to the
+	// sessions API (DELETE) and page (POST) before anything else runs.
+	// Default: http.NewCrossOriginProtection(), which trusts only the
+	// request's own origin; set one with AddTrustedOrigin for a front end
+	// served from elsewhere.
+	CrossOrigin *http.CrossOriginProtection
 }
 
 // Handler serves grantkit's HTTP endpoints. Build it with New; it is safe
@@ -125,6 +148,15 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Issuer != cfg.Minter.Issuer() {
 		return nil, errors.New("httpapi: Issuer differs from the Minter's issuer")
 	}
+	if cfg.Sessions != nil && cfg.Caller == nil {
+		return nil, errors.New("httpapi: Config.Sessions needs a Caller to authenticate its callers")
+	}
+	if cfg.PageTemplate == nil {
+		cfg.PageTemplate = defaultPage
+	}
+	if cfg.CrossOrigin == nil {
+		cfg.CrossOrigin = http.NewCrossOriginProtection()
+	}
 	u, err := url.Parse(cfg.Issuer)
 	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil ||
 		!(u.Scheme == "https" || u.Scheme == "http" && loopbackHost(u.Hostname())) {
@@ -134,6 +166,14 @@ func New(cfg Config) (*Handler, error) {
 		cfg: cfg, grants: cfg.Grants, tokens: cfg.Tokens, minter: cfg.Minter,
 		log: cfg.Grants.Logger(), issuer: strings.TrimSuffix(cfg.Issuer, "/"), realm: u.Host,
 		paths: withDefaults(cfg.Paths),
+	}
+	for _, p := range []string{h.paths.Sessions, h.paths.Page} {
+		if !strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") || strings.ContainsAny(p, "{} \t") {
+			return nil, fmt.Errorf("httpapi: path %q must begin with / and neither end with / nor hold a wildcard or space", p)
+		}
+	}
+	if h.paths.Sessions == h.paths.Page {
+		return nil, errors.New("httpapi: the sessions API and page need paths of their own")
 	}
 	return h, nil
 }
@@ -174,5 +214,11 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	if h.cfg.Authorizer != nil {
 		mux.Handle(h.paths.Authorize, h.Authorize())
 		mux.Handle(h.decisionPath(), h.Decision())
+	}
+	if h.cfg.Sessions != nil {
+		sessions := h.Sessions()
+		mux.Handle(h.paths.Sessions, sessions)
+		mux.Handle(h.paths.Sessions+"/", sessions)
+		mux.Handle(h.paths.Page, h.Page())
 	}
 }
