@@ -48,7 +48,7 @@ type refreshPath func(ctx context.Context, ch *chain) error
 // and PostgreSQL with 1 and 16 concurrent callers; each caller rotates a
 // chain of its own (its own client and grant), and the two paths have
 // separate chains over the same store. The paths alternate in slices of
-// 64 refreshes per caller, the first path switching every slice, so both
+// 16 refreshes per caller, the first path switching every slice, so both
 // see the same machine load; an op is one refresh on each path. Reported:
 // each path's refreshes/s and http/direct, the ratio of the throughputs.
 func BenchmarkRefreshHTTP(b *testing.B) {
@@ -80,7 +80,7 @@ func BenchmarkRefreshHTTP(b *testing.B) {
 				httpChains, directChains := chains(e, callers), chains(e, callers)
 				b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) {
 					ctx := context.Background()
-					slice := 64 * callers
+					slice := 16 * callers
 					var tHTTP, tDirect time.Duration
 					b.ResetTimer()
 					for done, k := 0, 0; done < b.N; k++ {
