@@ -3,6 +3,7 @@ package interop_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -64,39 +65,28 @@ func TestOAuth2Client(t *testing.T) {
 				}
 				ctx := context.WithValue(t.Context(), oauth2.HTTPClient, srv.Client())
 
-				verifier := oauth2.GenerateVerifier()
-				authURL := cfg.AuthCodeURL("state-"+tc.name, oauth2.S256ChallengeOption(verifier),
-					oauth2.SetAuthURLParam("resource", testenv.Resource))
-				if got, want := param(t, authURL, "code_challenge"), oauth2.S256ChallengeFromVerifier(verifier); got != want {
-					t.Fatalf("code_challenge = %q, want %q", got, want)
+				// Authorize, exchange, refresh, then revoke (RFC 7009).
+				_, fresh, first := login(t, ctx, e, srv, cfg, c, "state-"+tc.name)
+				revoke(t, srv, c, tc.style, fresh.RefreshToken)
+				g := e.Grant(first)
+				if got := [2]string{string(g.Status), g.RevokeReason}; got != [2]string{string(store.GrantRevoked), grant.ReasonTokenRevoked} {
+					t.Fatalf("after revocation the grant is %q (reason %q), want revoked (%s)", got[0], got[1], grant.ReasonTokenRevoked)
 				}
-				code := authorize(t, e, authURL, "alice")
-
-				tok, err := cfg.Exchange(ctx, code, oauth2.VerifierOption(verifier))
-				if err != nil {
-					t.Fatalf("Exchange: %v", err)
-				}
-				first := grantOf(t, e, c, tok)
-
-				// Refresh: an expired token makes the TokenSource use the
-				// refresh token.
-				fresh, err := cfg.TokenSource(ctx, &oauth2.Token{AccessToken: tok.AccessToken,
-					RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Minute)}).Token()
-				if err != nil {
-					t.Fatalf("refresh: %v", err)
-				}
-				if fresh.RefreshToken == tok.RefreshToken || fresh.AccessToken == tok.AccessToken {
-					t.Fatalf("the refresh did not rotate: refresh token new %t, access token new %t",
-						fresh.RefreshToken != tok.RefreshToken, fresh.AccessToken != tok.AccessToken)
-				}
-				if g := grantOf(t, e, c, fresh); g != first {
-					t.Fatalf("the refreshed token is of grant %s, want %s", g, first)
+				wantRefused(t, cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: fresh.RefreshToken,
+					Expiry: time.Now().Add(-time.Minute)}))
+				if _, err := e.Verify(fresh.AccessToken); err == nil {
+					t.Fatal("the Verifier accepts an access token of the revoked grant")
 				}
 
-				// Reuse: the rotated-away refresh token again.
+				// A second authorization, and reuse: the rotated-away
+				// refresh token again.
+				tok, fresh, second := login(t, ctx, e, srv, cfg, c, "again-"+tc.name)
+				if second == first {
+					t.Fatal("the second authorization reused the revoked grant")
+				}
 				wantRefused(t, cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken,
 					Expiry: time.Now().Add(-time.Minute)}))
-				g := e.Grant(first)
+				g = e.Grant(second)
 				if got := [2]string{string(g.Status), g.RevokeReason}; got != [2]string{string(store.GrantRevoked), grant.ReasonRefreshReused} {
 					t.Fatalf("after reuse the grant is %q (reason %q), want revoked (%s)", got[0], got[1], grant.ReasonRefreshReused)
 				}
@@ -111,11 +101,12 @@ func TestOAuth2Client(t *testing.T) {
 	})
 }
 
-// serve runs e's httpapi endpoints (Handler.Mount) on a real HTTP server
-// for the rest of t.
+// serve runs e's httpapi endpoints (Handler.Mount), authorize and
+// decision included, on a real HTTP server for the rest of t.
 func serve(t *testing.T, e *testenv.Env) *httptest.Server {
 	t.Helper()
-	h, err := httpapi.New(httpapi.Config{Grants: e.Manager, Tokens: e.Server, Minter: e.Minter})
+	h, err := httpapi.New(httpapi.Config{Grants: e.Manager, Tokens: e.Server, Minter: e.Minter,
+		Authorizer: headerUser{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,40 +117,149 @@ func serve(t *testing.T, e *testenv.Env) *httptest.Server {
 	return srv
 }
 
-// authorize is the authorization step of authURL, the authorization
-// request x/oauth2 built (RFC 6749 §4.1.1), for user subject: it starts the
-// request its parameters describe and approves it (grant.Manager.Start and
-// Approve), as a host's consent page would, and returns the code that the
-// redirect to redirect_uri carries, after checking the redirect's state
-// and URI.
-func authorize(t *testing.T, e *testenv.Env, authURL, subject string) string {
+// userHeader carries the signed-in user to headerUser: the tests' stand-in
+// for a host's login session.
+const userHeader = "X-Test-User"
+
+// headerUser is the tests' Authorizer: the user is userHeader's value, and
+// its consent "page" is the pending request's id and decision URL as
+// text, which the test posts back as a browser would post the form.
+type headerUser struct{}
+
+func (headerUser) Authenticate(w http.ResponseWriter, r *http.Request, _ httpapi.AuthorizeRequest) (httpapi.Login, bool, error) {
+	u := r.Header.Get(userHeader)
+	if u == "" {
+		http.Error(w, "log in first", http.StatusUnauthorized)
+		return httpapi.Login{}, false, nil
+	}
+	return httpapi.Login{Subject: u, SubjectKind: "user"}, true, nil
+}
+
+func (headerUser) Consent(w http.ResponseWriter, _ *http.Request, p httpapi.Pending) {
+	w.Header().Set("Content-Type", "text/plain")
+	_, _ = io.WriteString(w, p.ID+" "+p.DecisionURL)
+}
+
+// login runs the whole flow x/oauth2 drives for c with state: authorize
+// over HTTP (the consent approved), the code exchange with the PKCE
+// verifier, a refresh through a TokenSource holding an expired token. It
+// returns the exchange's token, the refreshed one and their grant's id.
+func login(t *testing.T, ctx context.Context, e *testenv.Env, srv *httptest.Server, cfg *oauth2.Config,
+	c testenv.Client, state string) (tok, fresh *oauth2.Token, grantID string) {
 	t.Helper()
-	u, err := url.Parse(authURL)
+	verifier := oauth2.GenerateVerifier()
+	authURL := cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier),
+		oauth2.SetAuthURLParam("resource", testenv.Resource))
+	if got, want := param(t, authURL, "code_challenge"), oauth2.S256ChallengeFromVerifier(verifier); got != want {
+		t.Fatalf("code_challenge = %q, want %q", got, want)
+	}
+	code := authorize(t, srv, authURL, "alice", state)
+
+	tok, err := cfg.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatalf("Exchange: %v", err)
+	}
+	grantID = grantOf(t, e, c, tok)
+
+	// Refresh: an expired token makes the TokenSource use the refresh
+	// token.
+	fresh, err = cfg.TokenSource(ctx, &oauth2.Token{AccessToken: tok.AccessToken,
+		RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Minute)}).Token()
+	if err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+	if fresh.RefreshToken == tok.RefreshToken || fresh.AccessToken == tok.AccessToken {
+		t.Fatalf("the refresh did not rotate: refresh token new %t, access token new %t",
+			fresh.RefreshToken != tok.RefreshToken, fresh.AccessToken != tok.AccessToken)
+	}
+	if g := grantOf(t, e, c, fresh); g != grantID {
+		t.Fatalf("the refreshed token is of grant %s, want %s", g, grantID)
+	}
+	return tok, fresh, grantID
+}
+
+// authorize is the browser's part of authURL, the authorization request
+// x/oauth2 built (RFC 6749 §4.1.1), for user subject: GET it signed in,
+// post the consent form's approval to the decision endpoint, and follow
+// nothing — the 302 to redirect_uri must carry the code, state and the
+// issuer (RFC 9207 §2), which it checks before returning the code.
+func authorize(t *testing.T, srv *httptest.Server, authURL, subject, state string) string {
+	t.Helper()
+	browser := srv.Client()
+	browser.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	req, err := http.NewRequest(http.MethodGet, authURL, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := u.Query()
-	if rt := q.Get("response_type"); rt != "code" {
-		t.Fatalf("response_type = %q, want code", rt)
-	}
-	req := grant.AuthorizationRequest{
-		ClientID: q.Get("client_id"), RedirectURI: q.Get("redirect_uri"), Scopes: strings.Fields(q.Get("scope")),
-		State: q.Get("state"), CodeChallenge: q.Get("code_challenge"),
-		CodeChallengeMethod: q.Get("code_challenge_method"), Resource: q.Get("resource"),
-		Subject: subject, SubjectKind: "user",
-	}
-	a, err := e.Manager.Start(t.Context(), req)
+	req.Header.Set(userHeader, subject)
+	resp, err := browser.Do(req)
 	if err != nil {
-		t.Fatalf("Start: %v", err)
+		t.Fatal(err)
 	}
-	ap, err := e.Manager.Approve(t.Context(), a.Request.ID, nil)
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	id, decisionURL, ok := strings.Cut(string(page), " ")
+	if resp.StatusCode != http.StatusOK || !ok {
+		t.Fatalf("authorize: status %d, consent page %q", resp.StatusCode, page)
+	}
+	// The decision URL is under the issuer (https://auth.example); the
+	// test server stands in for it.
+	du, err := url.Parse(decisionURL)
+	if err != nil || du.Scheme+"://"+du.Host != testenv.Issuer {
+		t.Fatalf("decision URL %q is not under the issuer", decisionURL)
+	}
+	req, err = http.NewRequest(http.MethodPost, srv.URL+du.Path, strings.NewReader(url.Values{
+		httpapi.DecisionRequestField: {id}, httpapi.DecisionField: {httpapi.DecisionApprove}}.Encode()))
 	if err != nil {
-		t.Fatalf("Approve: %v", err)
+		t.Fatal(err)
 	}
-	if got := [2]string{ap.RedirectURI, ap.State}; got != [2]string{req.RedirectURI, req.State} {
-		t.Fatalf("the approval redirects to %q with state %q, want %q, %q", got[0], got[1], req.RedirectURI, req.State)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set(userHeader, subject)
+	resp, err = browser.Do(req)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return ap.Code
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || err != nil {
+		t.Fatalf("decision: status %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	q := loc.Query()
+	got := [3]string{loc.Scheme + "://" + loc.Host + loc.Path, q.Get("state"), q.Get("iss")}
+	if want := [3]string{testenv.RedirectURI, state, testenv.Issuer}; got != want || q.Get("code") == "" {
+		t.Fatalf("the approval redirects to %v with code %t, want %v", got, q.Get("code") != "", want)
+	}
+	return q.Get("code")
+}
+
+// revoke revokes tok at the RFC 7009 endpoint as c, authenticating the way
+// style says, and wants 200.
+func revoke(t *testing.T, srv *httptest.Server, c testenv.Client, style oauth2.AuthStyle, tok string) {
+	t.Helper()
+	body := url.Values{"token": {tok}, "token_type_hint": {"refresh_token"}}
+	if style == oauth2.AuthStyleInParams {
+		body.Set("client_id", c.ID)
+		if c.Secret != "" {
+			body.Set("client_secret", c.Secret)
+		}
+	}
+	req, err := http.NewRequest(http.MethodPost, srv.URL+httpapi.DefaultPaths.Revocation, strings.NewReader(body.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if style == oauth2.AuthStyleInHeader {
+		req.SetBasicAuth(url.QueryEscape(c.ID), url.QueryEscape(c.Secret))
+	}
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("revocation: status %d: %s", resp.StatusCode, msg)
+	}
 }
 
 // param returns the query parameter name of rawURL.
