@@ -4,19 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/grantkit/grantkit/grant"
+	"github.com/grantkit/grantkit/internal/testenv"
 	"github.com/grantkit/grantkit/session"
 	"github.com/grantkit/grantkit/store"
 	"github.com/grantkit/grantkit/sweep"
@@ -87,41 +83,6 @@ var sentinels = map[string]struct {
 // mappedPackages are the directories whose sentinels ErrorCode maps.
 var mappedPackages = []string{"grant", "token", "session", "store", "sweep"}
 
-// exportedSentinels parses the non-test Go files of dir and returns
-// "pkg.ErrX" for every exported package-level variable named Err….
-func exportedSentinels(t *testing.T, dir string) []string {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	fset := token.NewFileSet()
-	for _, path := range files {
-		if strings.HasSuffix(path, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range f.Decls {
-			gd, ok := d.(*ast.GenDecl)
-			if !ok || gd.Tok != token.VAR {
-				continue
-			}
-			for _, spec := range gd.Specs {
-				for _, id := range spec.(*ast.ValueSpec).Names {
-					if id.IsExported() && strings.HasPrefix(id.Name, "Err") {
-						names = append(names, f.Name.Name+"."+id.Name)
-					}
-				}
-			}
-		}
-	}
-	return names
-}
-
 // TestEverySentinelMapped fails when a package grows an exported Err…
 // variable that is not in the sentinels table above, or when a sentinel of
 // that table has no row of its own in errorTable (so its answer is chosen,
@@ -132,7 +93,7 @@ func TestEverySentinelMapped(t *testing.T) {
 		if _, err := os.Stat(dir); err != nil {
 			t.Fatal(err)
 		}
-		found = append(found, exportedSentinels(t, dir)...)
+		found = append(found, testenv.ExportedErrors(t, dir)...)
 	}
 	if len(found) < 20 {
 		t.Fatalf("found only %d sentinels: %v (is the parser looking in the right place?)", len(found), found)

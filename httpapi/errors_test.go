@@ -2,11 +2,7 @@ package httpapi_test
 
 import (
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/grantkit/grantkit/httpapi"
+	"github.com/grantkit/grantkit/internal/testenv"
 )
 
 // answer is what ErrorCode answers an error with.
@@ -51,31 +48,9 @@ var sentinels = map[string]struct {
 // Err… variable must be in sentinels, so its answer is chosen, not left
 // to the server_error fallback by accident.
 func TestEverySentinelAnswered(t *testing.T) {
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var found []string
-	fset := token.NewFileSet()
-	for _, path := range files {
-		if strings.HasSuffix(path, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range f.Decls {
-			if gd, ok := d.(*ast.GenDecl); ok && gd.Tok == token.VAR {
-				for _, spec := range gd.Specs {
-					for _, id := range spec.(*ast.ValueSpec).Names {
-						if id.IsExported() && strings.HasPrefix(id.Name, "Err") {
-							found = append(found, id.Name)
-						}
-					}
-				}
-			}
-		}
+	for _, name := range testenv.ExportedErrors(t, ".") {
+		found = append(found, strings.TrimPrefix(name, "httpapi."))
 	}
 	if len(found) < 10 {
 		t.Fatalf("found only %v: is the parser looking in the right place?", found)
