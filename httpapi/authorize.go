@@ -155,13 +155,13 @@ func (req AuthorizeRequest) refuse(err error) error {
 
 // Decision returns the consent decision endpoint: a POST of the consent
 // page's form (DecisionRequestField, DecisionField), refused from another
-// origin (http.CrossOriginProtection: Sec-Fetch-Site, else Origin against
-// Host). It reads the pending request, authenticates the user again with
+// origin (Config.CrossOrigin, as for the sessions API and page:
+// Sec-Fetch-Site, else Origin against Host). It reads the pending request, authenticates the user again with
 // the Authorizer, and runs Approve or Deny, which check that the request
 // is that user's. A missing or unknown request, a bad decision value or a
 // cross-origin post is shown to the user, never redirected.
 func (h *Handler) Decision() http.Handler {
-	cop := http.NewCrossOriginProtection()
+	cop := h.cfg.CrossOrigin
 	return h.noStore(endpointDecision, func(w http.ResponseWriter, r *http.Request) {
 		if h.cfg.Authorizer == nil {
 			h.showError(w, r, endpointDecision, errNoAuthorizer)

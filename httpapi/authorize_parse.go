@@ -175,17 +175,14 @@ func parseAuthorizeParams(raw string) (authorizeParams, error) {
 	}
 	var p authorizeParams
 	for k, vals := range v {
-		kept := vals[:0]
-		for _, s := range vals {
-			if s != "" {
-				kept = append(kept, s)
-			}
-		}
-		if len(kept) == 0 {
+		// An empty value is an omitted one (RFC 6749 §3.1), but a name
+		// given twice is a duplicate whatever its values: counted before
+		// the empty one is dropped, as internal/form does.
+		if len(vals) == 1 && vals[0] == "" {
 			delete(v, k)
 			continue
 		}
-		v[k] = kept
+		kept := vals
 		if !clean(k) {
 			return authorizeParams{}, ErrMalformedBody
 		}

@@ -492,3 +492,44 @@ func TestAuthorizeErrorPage(t *testing.T) {
 		t.Errorf("got %d %q", rec.Code, rec.Body)
 	}
 }
+
+// TestDecisionTrustsConfiguredOrigins: the decision endpoint uses
+// Config.CrossOrigin like the sessions API: an origin the host trusts may
+// post the consent form; another is refused.
+func TestDecisionTrustsConfiguredOrigins(t *testing.T) {
+	t.Parallel()
+	cop := http.NewCrossOriginProtection()
+	if err := cop.AddTrustedOrigin("https://front.example"); err != nil {
+		t.Fatal(err)
+	}
+	e, a := authEnv(t, sqliteDB, func(c *httpapi.Config) { c.CrossOrigin = cop })
+	c := e.Client()
+	serve(e.Mux, get("/authorize?"+authorizeQuery(c.ID), "alice"))
+	id := a.last(t).ID
+	foreign := decision(id, httpapi.DecisionApprove, "alice")
+	foreign.header.Set("Origin", "https://evil.example")
+	foreign.header.Set("Sec-Fetch-Site", "cross-site")
+	wantShown(t, serve(e.Mux, foreign), http.StatusForbidden, "forbidden")
+	trusted := decision(id, httpapi.DecisionApprove, "alice")
+	trusted.header.Set("Origin", "https://front.example")
+	trusted.header.Set("Sec-Fetch-Site", "cross-site")
+	if rec := serve(e.Mux, trusted); rec.Code != http.StatusFound || !strings.Contains(rec.Header().Get("Location"), "code=") {
+		t.Fatalf("trusted origin: status %d, Location %q, body %s", rec.Code, rec.Header().Get("Location"), rec.Body)
+	}
+}
+
+// TestAuthorizeDuplicateWithEmptyValue: a parameter given twice is a
+// duplicate even when one value is empty (RFC 6749 §3.1), at /authorize as
+// at the token endpoint; shown to the user, never redirected.
+func TestAuthorizeDuplicateWithEmptyValue(t *testing.T) {
+	t.Parallel()
+	e, _ := authEnv(t, sqliteDB)
+	c := e.Client()
+	for _, extra := range []string{"&client_id=", "&redirect_uri=", "&state=", "&scope="} {
+		rec := serve(e.Mux, get("/authorize?"+authorizeQuery(c.ID)+extra, "alice"))
+		if rec.Code == http.StatusOK {
+			t.Errorf("%s: accepted", extra)
+		}
+	}
+	wantShown(t, serve(e.Mux, get("/authorize?"+authorizeQuery(c.ID)+"&client_id=", "alice")), http.StatusBadRequest, "invalid_request")
+}

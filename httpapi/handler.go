@@ -102,6 +102,10 @@ type Config struct {
 	// error wrapping it) answers 429 slow_down, anything else 500. nil:
 	// no limit, which an internet-facing server should not run with.
 	RegistrationLimit func(*http.Request) error
+	// DisableRegistration leaves dynamic client registration unmounted
+	// and out of the metadata, for a server whose clients are all
+	// registered by the host (grant.Manager.RegisterClient).
+	DisableRegistration bool
 	// Sessions serves the connected-clients JSON API (Handler.Sessions)
 	// and page (Handler.Page) of SPEC §6; nil mounts neither. Its
 	// IsMember, IsAdmin and DisplayNames hooks decide what a caller sees.
@@ -208,7 +212,9 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.Handle(h.paths.Token, h.Token())
 	mux.Handle(h.paths.Revocation, h.Revocation())
 	mux.Handle(h.paths.Introspection, h.Introspection())
-	mux.Handle(h.paths.Registration, h.Registration())
+	if !h.cfg.DisableRegistration {
+		mux.Handle(h.paths.Registration, h.Registration())
+	}
 	mux.Handle(h.MetadataPath(), h.Metadata())
 	mux.Handle(h.paths.JWKS, h.JWKS())
 	if h.cfg.Authorizer != nil {

@@ -25,10 +25,10 @@ const (
 // §2, RFC 9207 §3).
 type serverMetadata struct {
 	Issuer                                     string   `json:"issuer"`
-	AuthorizationEndpoint                      string   `json:"authorization_endpoint"`
+	AuthorizationEndpoint                      string   `json:"authorization_endpoint,omitempty"`
 	TokenEndpoint                              string   `json:"token_endpoint"`
 	JWKSURI                                    string   `json:"jwks_uri"`
-	RegistrationEndpoint                       string   `json:"registration_endpoint"`
+	RegistrationEndpoint                       string   `json:"registration_endpoint,omitempty"`
 	ScopesSupported                            []string `json:"scopes_supported,omitempty"`
 	ResponseTypesSupported                     []string `json:"response_types_supported"`
 	ResponseModesSupported                     []string `json:"response_modes_supported"`
@@ -89,6 +89,14 @@ func (h *Handler) Metadata() http.Handler {
 		IntrospectionEndpointAuthMethodsSupported:  []string{AuthMethodBasic, AuthMethodPost},
 		CodeChallengeMethodsSupported:              []string{grant.CodeChallengeS256},
 		AuthorizationResponseISSParameterSupported: true,
+	}
+	// Only what Mount serves is advertised: no authorization endpoint
+	// without an Authorizer, no registration endpoint when disabled.
+	if h.cfg.Authorizer == nil {
+		doc.AuthorizationEndpoint = ""
+	}
+	if h.cfg.DisableRegistration {
+		doc.RegistrationEndpoint = ""
 	}
 	return h.public(endpointMetadata, metadataMaxAge, func() any { return doc })
 }

@@ -21,7 +21,10 @@ var sqliteDB = testdb.DB{Name: "sqlite", Harness: testdb.SQLite()}
 // issuer and every endpoint, S256 only, and the RFC 9207 iss parameter.
 func TestMetadata(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, sqliteDB, func(c *httpapi.Config) { c.ScopesSupported = []string{"read", "write"} })
+	e := newEnv(t, sqliteDB, func(c *httpapi.Config) {
+		c.ScopesSupported = []string{"read", "write"}
+		c.Authorizer = &authorizer{}
+	})
 	for _, method := range []string{http.MethodGet, http.MethodHead} {
 		rec := serve(e.Mux, req{method: method, target: "/.well-known/oauth-authorization-server", header: http.Header{}})
 		if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/json" {
@@ -60,6 +63,28 @@ func TestMetadata(t *testing.T) {
 	wantError(t, rec, http.StatusMethodNotAllowed, "invalid_request")
 	if rec.Header().Get("Allow") != "GET, HEAD" || rec.Header().Get("Cache-Control") != "no-store" {
 		t.Errorf("405: Allow %q, Cache-Control %q", rec.Header().Get("Allow"), rec.Header().Get("Cache-Control"))
+	}
+}
+
+// TestMetadataOnlyWhatIsMounted: without an Authorizer there is no
+// authorization endpoint, with DisableRegistration no registration
+// endpoint — in the document and on the mux alike (RFC 8414 §2).
+func TestMetadataOnlyWhatIsMounted(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, sqliteDB, func(c *httpapi.Config) { c.DisableRegistration = true })
+	m := jsonBody(t, serve(e.Mux, req{method: http.MethodGet, target: "/.well-known/oauth-authorization-server", header: http.Header{}}))
+	for _, k := range []string{"authorization_endpoint", "registration_endpoint"} {
+		if v, ok := m[k]; ok {
+			t.Errorf("%s = %v advertised, but not mounted", k, v)
+		}
+	}
+	for _, path := range []string{"/authorize", "/register"} {
+		if rec := serve(e.Mux, post(path, "")); rec.Code != http.StatusNotFound {
+			t.Errorf("%s: status %d, want 404 (not mounted)", path, rec.Code)
+		}
+	}
+	if m["token_endpoint"] != testenv.Issuer+"/token" {
+		t.Errorf("token_endpoint = %v", m["token_endpoint"])
 	}
 }
 

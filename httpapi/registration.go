@@ -227,7 +227,7 @@ func registrationMetadata(req registrationRequest, supported []string) (grant.Cl
 			grant.ErrInvalidClientMetadata, req.AuthMethod)
 	}
 	if !req.HasScope {
-		md.Scopes = slices.Clone(supported)
+		md.Scopes = slices.Clone(supported) // none when the host names none
 		return md, nil
 	}
 	if req.Scope != "" {
@@ -241,7 +241,10 @@ func registrationMetadata(req registrationRequest, supported []string) (grant.Cl
 			return grant.ClientMetadata{}, fmt.Errorf("%w: scope must be scope-tokens separated by single spaces",
 				grant.ErrInvalidClientMetadata)
 		}
-		if len(supported) > 0 && !slices.Contains(supported, sc) {
+		// Without ScopesSupported a self-registered client may claim no
+		// scope at all: an anonymous registration must not put "admin"
+		// in front of a user.
+		if !slices.Contains(supported, sc) {
 			return grant.ClientMetadata{}, fmt.Errorf("%w: scope %q is not supported", grant.ErrInvalidClientMetadata,
 				clipped(sc))
 		}

@@ -246,3 +246,28 @@ func TestRegistrationLimitAllows(t *testing.T) {
 		t.Errorf("status %d, hook called %d times: %s", rec.Code, calls.Load(), rec.Body)
 	}
 }
+
+// TestRegistrationScopesNeedSupported: without Config.ScopesSupported a
+// self-registered client may claim no scope (an anonymous registration
+// must not put "admin" in front of a user), and one asking for none gets
+// none; the database is unchanged by the refusal.
+func TestRegistrationScopesNeedSupported(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		e := newEnv(t, db)
+		before := e.Snapshot()
+		rec := serve(e.Mux, register(`{"redirect_uris":["https://evil.example/cb"],"token_endpoint_auth_method":"none","scope":"admin"}`))
+		wantNoStore(t, rec)
+		wantError(t, rec, http.StatusBadRequest, "invalid_client_metadata")
+		unchanged(t, before, e.Snapshot())
+
+		rec = serve(e.Mux, register(`{"redirect_uris":["https://app.example/cb"],"token_endpoint_auth_method":"none"}`))
+		if rec.Code != http.StatusCreated {
+			t.Fatalf("registration without scope: %d %s", rec.Code, rec.Body)
+		}
+		if s, ok := jsonBody(t, rec)["scope"]; ok && s != "" {
+			t.Errorf("a client asking for no scope got %q", s)
+		}
+	})
+}

@@ -31,6 +31,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, endpoint string, err error) {
 	code, status := ErrorCode(err)
 	desc := description(err)
+	if code == grantkit.CodeInvalidGrant {
+		// One text for every cause, so that the holder of a leaked code
+		// or refresh token cannot learn that it is live for another
+		// client, or which check refused it.
+		desc = "the authorization code or refresh token is invalid, expired, revoked, or was issued to another client"
+	}
 	if status >= 500 {
 		h.log.LogAttrs(r.Context(), slog.LevelError, "httpapi: request failed",
 			slog.String("endpoint", endpoint), slog.String("error", err.Error()))

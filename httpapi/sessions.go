@@ -141,6 +141,9 @@ func (h *Handler) crossOrigin(r *http.Request) error {
 // is refused as unauthenticated: it would name nobody's sessions.
 func (h *Handler) caller(r *http.Request) (session.Caller, error) {
 	c, err := h.cfg.Caller(r)
+	if errors.Is(err, ErrUnauthenticated) {
+		return session.Caller{}, ErrUnauthenticated // the host's words stay with the host
+	}
 	if err != nil {
 		return session.Caller{}, fmt.Errorf("httpapi: authenticating the caller: %w", err)
 	}
