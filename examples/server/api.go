@@ -7,9 +7,9 @@ import (
 	"github.com/grantkit/grantkit/httpapi"
 )
 
-// whoami is the demo's protected API, GET /api/whoami behind the bearer
+// serveWhoami is the demo's protected API, GET /api/whoami behind the bearer
 // middleware: what the access token says, as JSON.
-func whoami(w http.ResponseWriter, r *http.Request) {
+func serveWhoami(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -34,5 +34,5 @@ func whoami(w http.ResponseWriter, r *http.Request) {
 // /api/whoami behind bearer.
 func mountAPI(mux *http.ServeMux, resource *httpapi.ProtectedResource, bearer *httpapi.Bearer) {
 	resource.Mount(mux)
-	mux.Handle("/api/whoami", bearer.Middleware(http.HandlerFunc(whoami)))
+	mux.Handle(whoamiPath, bearer.Middleware(http.HandlerFunc(serveWhoami)))
 }
