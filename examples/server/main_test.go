@@ -561,26 +561,35 @@ func TestRegistrationRateLimit(t *testing.T) {
 	}
 }
 
-// TestRestart starts twice on one SQLite file: the second start finds
-// the demo client instead of failing to register it again, and still
-// serves the flow.
+// TestRestart starts twice on one database (a SQLite file, and a
+// PostgreSQL schema when configured): the second start finds the demo
+// client instead of failing to register it again, and still serves the
+// flow.
 func TestRestart(t *testing.T) {
-	db := "sqlite:" + filepath.Join(t.TempDir(), "grantkit.db")
-	first := start(t, "-db", db)
-	if err := first.stop(); err != nil {
-		t.Fatalf("first shutdown: %v", err)
+	restart := func(t *testing.T, dbArgs []string) {
+		first := start(t, dbArgs...)
+		if err := first.stop(); err != nil {
+			t.Fatalf("first shutdown: %v", err)
+		}
+		s := start(t, append(dbArgs, "-dev-login", "dave")...)
+		verifier, challenge := pkce()
+		resp, err := browser(t).Get(authorizeURL(s.base, demoClientID, "again", challenge, ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		tok := exchange(t, s.base, codeFrom(t, resp, s.base, "again"), verifier)
+		if resp, id := whoami(t, s.base, tok.AccessToken); resp.StatusCode != http.StatusOK || id.Sub != "dave" {
+			t.Fatalf("whoami after restart: %d %+v", resp.StatusCode, id)
+		}
 	}
-	s := start(t, "-db", db, "-dev-login", "dave")
-	verifier, challenge := pkce()
-	resp, err := browser(t).Get(authorizeURL(s.base, demoClientID, "again", challenge, ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	tok := exchange(t, s.base, codeFrom(t, resp, s.base, "again"), verifier)
-	if resp, id := whoami(t, s.base, tok.AccessToken); resp.StatusCode != http.StatusOK || id.Sub != "dave" {
-		t.Fatalf("whoami after restart: %d %+v", resp.StatusCode, id)
-	}
+	t.Run("sqlite-file", func(t *testing.T) {
+		restart(t, []string{"-db", "sqlite:" + filepath.Join(t.TempDir(), "grantkit.db")})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		schema := testdb.NewSchema(t, testdb.Pool(t))
+		restart(t, []string{"-db", os.Getenv(testdb.EnvDSN), "-db-schema", schema})
+	})
 }
 
 // TestBadFlags checks that run refuses what it cannot serve.
