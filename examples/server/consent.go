@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/grantkit/grantkit/httpapi"
 )
@@ -45,12 +46,12 @@ type consentData struct {
 // redirect URI points to, the scopes and resource, and the form that posts
 // the decision to p.DecisionURL.
 func showConsent(w http.ResponseWriter, p httpapi.Pending) {
-	host := p.Request.RedirectURI
+	host, origin := p.Request.RedirectURI, ""
 	if u, err := url.Parse(p.Request.RedirectURI); err == nil {
 		if u.Host != "" {
-			host = u.Host
+			host, origin = u.Host, u.Scheme+"://"+u.Host
 		} else {
-			host = u.Scheme + ":"
+			host, origin = u.Scheme+":", u.Scheme+":"
 		}
 	}
 	d := consentData{
@@ -64,7 +65,24 @@ func showConsent(w http.ResponseWriter, p httpapi.Pending) {
 		d.Client = p.Request.Client.ID
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; form-action 'self'; frame-ancestors 'none'")
+	w.Header().Set("Content-Security-Policy", consentCSP(origin))
 	w.Header().Set("X-Frame-Options", "DENY")
 	_ = consentPage.Execute(w, d)
+}
+
+// consentCSP is the consent page's Content-Security-Policy: no script,
+// no framing (clickjacking the Approve button), and the form posted only
+// to this origin — whose answer redirects to the client, so its
+// redirect URI's origin (or private-use scheme) is allowed too, as
+// browsers apply form-action to the redirects that follow a submission.
+// An origin that could break out of the source list is left out: the
+// redirect is then blocked, never the policy widened.
+func consentCSP(redirectOrigin string) string {
+	formAction := "'self'"
+	if redirectOrigin != "" && !strings.ContainsFunc(redirectOrigin, func(r rune) bool {
+		return r <= ' ' || r >= 0x7f || strings.ContainsRune(";,'\"", r)
+	}) {
+		formAction += " " + redirectOrigin
+	}
+	return "default-src 'none'; form-action " + formAction + "; frame-ancestors 'none'; base-uri 'none'"
 }

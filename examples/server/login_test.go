@@ -108,3 +108,20 @@ func TestRateLimit(t *testing.T) {
 		t.Fatalf("next window: %v", err)
 	}
 }
+
+// TestConsentCSP checks that the consent form may post here and follow
+// the redirect to the client, and that an origin that would inject into
+// the policy is left out.
+func TestConsentCSP(t *testing.T) {
+	for origin, want := range map[string]string{
+		"http://127.0.0.1:8765": "form-action 'self' http://127.0.0.1:8765;",
+		"com.example.app:":      "form-action 'self' com.example.app:;",
+		"":                      "form-action 'self';",
+		"https://a; script-src": "form-action 'self';",
+		"https://a' x":          "form-action 'self';",
+	} {
+		if got := consentCSP(origin); !strings.Contains(got, want) || !strings.Contains(got, "frame-ancestors 'none'") {
+			t.Errorf("consentCSP(%q) = %q, want it to hold %q", origin, got, want)
+		}
+	}
+}

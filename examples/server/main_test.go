@@ -420,6 +420,9 @@ func TestLoginConsent(t *testing.T) {
 		if strings.Contains(page, "unverified") {
 			t.Errorf("the consent page marks the demo client unverified")
 		}
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' http://127.0.0.1:8765;") {
+			t.Errorf("consent page CSP %q: the form's redirect to the client is not allowed", csp)
+		}
 
 		resp, err = c.PostForm(s.base+httpapi.DefaultDecisionPath, url.Values{
 			httpapi.DecisionRequestField: {m[1]}, httpapi.DecisionField: {httpapi.DecisionApprove}})
