@@ -8,8 +8,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -608,5 +610,48 @@ func TestBadFlags(t *testing.T) {
 		if err := run(t.Context(), append([]string{"-addr", "127.0.0.1:0"}, args...), io.Discard); err == nil {
 			t.Errorf("run %q: nil error", args)
 		}
+	}
+}
+
+// TestGracefulShutdown cancels run's context while a token request is in
+// flight (its body half sent): run waits for it, the request gets its
+// whole answer, and run then returns nil.
+func TestGracefulShutdown(t *testing.T) {
+	s := start(t)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := url.Values{"grant_type": {"authorization_code"}, "code": {"gk_ac_unknown"}, "client_id": {demoClientID},
+		"redirect_uri": {demoRedirect}, "code_verifier": {strings.Repeat("v", 43)}}.Encode()
+	half := len(body) / 2
+	if _, err := fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\n"+
+		"Content-Length: %d\r\n\r\n%s", httpapi.DefaultPaths.Token, strings.TrimPrefix(s.base, "http://"),
+		len(body), body[:half]); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the handler is reading the body
+	s.cancel()
+	select {
+	case err := <-s.done:
+		s.done = nil // returned already: nothing for the cleanup to wait for
+		t.Fatalf("run returned %v with a request in flight", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if _, err := io.WriteString(conn, body[half:]); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("the in-flight request got no answer: %v", err)
+	}
+	answer, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(answer), `"invalid_grant"`) {
+		t.Fatalf("in-flight request: %d %s (%v), want 400 invalid_grant", resp.StatusCode, answer, err)
+	}
+	if err := s.stop(); err != nil {
+		t.Fatalf("run after a graceful shutdown: %v", err)
 	}
 }
