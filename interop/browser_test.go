@@ -61,7 +61,7 @@ func TestBrowserConnectedClients(t *testing.T) {
 	sum := sha256.Sum256([]byte(verifier))
 	authURL := base + "/authorize?" + url.Values{
 		"response_type": {"code"}, "client_id": {demoClient}, "redirect_uri": {demoCallback},
-		"state": {"browser"}, "code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])},
+		"state": {"browser"}, "scope": {"mcp:tools mcp:resources"}, "code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])},
 		"code_challenge_method": {"S256"},
 	}.Encode()
 
@@ -95,14 +95,19 @@ func TestBrowserConnectedClients(t *testing.T) {
 	if !strings.Contains(listed, "“Demo client”") {
 		t.Fatalf("the page does not list the demo client:\n%s", listed)
 	}
-	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
-	saveArtifact(t, "connected-clients.jpg", shot)
+	saveArtifact(t, "connected-clients.png", shot)
+	if path := os.Getenv("GRANTKIT_SCREENSHOT"); path != "" { // the README's picture
+		if err := os.WriteFile(path, shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`td form button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`input[name=confirm]`)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=confirm] ~ button[type=submit]`)),
 	); err != nil {
 		t.Fatalf("revoke: %v", err)
 	}
