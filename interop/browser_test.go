@@ -264,4 +264,3 @@ func saveArtifact(t *testing.T, name string, data []byte) {
 	}
 	t.Logf("screenshot: %s (%d bytes)", path, len(data))
 }
-
