@@ -45,15 +45,11 @@ func newEnv(t *testing.T, db testdb.DB, mut ...func(*httpapi.Config)) *env {
 	return e
 }
 
-// MuxOver returns a mux with every endpoint of a Handler configured like
-// e.H but running over s, a wrapper around e's store (a fault-injecting
-// one): its manager and token server come from testenv's ServerOver.
+// MuxOver returns a mux with every endpoint of handlerOver(s) mounted.
 func (e *env) MuxOver(s store.Store) *http.ServeMux {
 	e.T.Helper()
-	m, srv := e.ServerOver(s)
-	h := e.handlerOf(m, srv, e.muts...)
 	mux := http.NewServeMux()
-	h.Mount(mux)
+	e.handlerOver(s).Mount(mux)
 	return mux
 }
 
@@ -216,13 +212,13 @@ func newEnvWith(t *testing.T, db testdb.DB, opts []testenv.Option, mut ...func(*
 	return e
 }
 
-// handlerOver returns a Handler configured like e.H whose manager and
-// token server run over s, a wrapper around e.Store such as a faultstore.
-func (e *env) handlerOver(s store.Store, mut ...func(*httpapi.Config)) *httpapi.Handler {
+// handlerOver returns a Handler configured like e.H (newEnv's config
+// adjustments included) whose manager and token server run over s, a
+// wrapper around e.Store such as a faultstore (testenv's ServerOver).
+func (e *env) handlerOver(s store.Store) *httpapi.Handler {
 	e.T.Helper()
-	te := *e.Env
-	te.Manager, te.Server = e.ServerOver(s)
-	return e.handler(&te, mut...)
+	m, srv := e.ServerOver(s)
+	return e.handlerOf(m, srv, e.muts...)
 }
 
 // badForm is a malformed request to a form endpoint and the error it must
