@@ -40,6 +40,16 @@ type Tx interface {
 	// waits (no TOCTOU window between the status check and the
 	// token insert).
 	GetGrantForUpdate(ctx context.Context, id string) (Grant, error)
+	// GetGrantForShare reads a grant and holds a shared lock on it until
+	// the transaction ends: a concurrent revocation (or deletion) of the
+	// grant commits first and is seen, or waits, exactly as with
+	// GetGrantForUpdate, but any number of transactions may hold the
+	// shared lock at once. A refresh uses it, so the token families of one
+	// grant rotate side by side. A transaction holding it must not write
+	// the grant row (two holders upgrading would deadlock); it takes
+	// GetGrantForUpdate instead. On SQLite, where a write transaction
+	// excludes every other writer, the two are the same. ErrNotFound.
+	GetGrantForShare(ctx context.Context, id string) (Grant, error)
 
 	// GetClientForShare reads a client (soft-deleted ones included) and
 	// holds a shared lock on it until the transaction ends: any number of

@@ -286,3 +286,132 @@ func TestRaceLeewayRetry(t *testing.T) {
 		}
 	})
 }
+
+// families logs subject in n times with c: n token families of one grant
+// (re-authorization on one binding keeps the grant), as one user's several
+// client instances hold them.
+func (e *env) families(c testenv.Client, subject string, n int) []testenv.Session {
+	e.T.Helper()
+	sessions := make([]testenv.Session, n)
+	for i := range sessions {
+		sessions[i] = e.Login(c, subject)
+		if sessions[i].Grant.ID != sessions[0].Grant.ID {
+			e.T.Fatalf("login %d of %s made grant %s, want the first login's %s", i, subject, sessions[i].Grant.ID,
+				sessions[0].Grant.ID)
+		}
+	}
+	return sessions
+}
+
+// TestRaceFamiliesOfOneGrant refreshes 8 token families of one grant at
+// once, which rotate side by side under the grant's shared lock: every
+// refresh succeeds. Then it replays all 8 rotated-away tokens at once:
+// each replay is reuse and needs the grant's exclusive lock, so none may
+// end in a deadlock's server_error; every one gets invalid_grant, the
+// grant is revoked once, and the tokens of the first refreshes are dead.
+func TestRaceFamiliesOfOneGrant(t *testing.T) {
+	t.Parallel()
+	const families = 8
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		ctx := context.Background()
+		e := newEnv(t, db)
+		c := e.client()
+		var grants []string
+		for round := range raceRounds / 2 {
+			sessions := e.families(c, fmt.Sprintf("user-%d", round), families)
+			grants = append(grants, sessions[0].Grant.ID)
+
+			resps := make([]token.Response, families)
+			errs := make([]error, families)
+			fns := make([]func(), families)
+			for i := range fns {
+				fns[i] = func() {
+					resps[i], errs[i] = e.Server.Refresh(ctx, sessions[i].RefreshRequest(sessions[i].Resp.RefreshToken))
+				}
+			}
+			testdb.Together(fns...)
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("round %d: refresh of family %d beside the others: %v", round, i, err)
+				}
+			}
+
+			for i := range fns {
+				fns[i] = func() { _, errs[i] = e.Server.Refresh(ctx, sessions[i].RefreshRequest(sessions[i].Resp.RefreshToken)) }
+			}
+			testdb.Together(fns...)
+			reused := 0
+			for i, err := range errs {
+				switch {
+				case !errors.Is(err, token.ErrInvalidGrant) || errCode(err) != "invalid_grant":
+					t.Errorf("round %d: replay of family %d's rotated token got %v (%s), want invalid_grant", round, i, err, errCode(err))
+				case errors.Is(err, token.ErrReused):
+					reused++
+				}
+			}
+			if reused < 1 {
+				t.Errorf("round %d: no replay was told about reuse", round)
+			}
+			if g := e.Grant(sessions[0].Grant.ID); g.Status != store.GrantRevoked || g.RevokeReason != grant.ReasonRefreshReused {
+				t.Fatalf("round %d: grant %s (%q), want revoked for reuse", round, g.Status, g.RevokeReason)
+			}
+			if n := e.AuditCount(sessions[0].Grant.ID, grant.EventGrantRevoked); n != 1 {
+				t.Errorf("round %d: %d grant.revoked events, want 1", round, n)
+			}
+			for i := range sessions {
+				e.assertDead(round, sessions[i], resps[i])
+			}
+		}
+		e.assertNoActiveRefresh(grants)
+	})
+}
+
+// TestRaceFamiliesRevoke races a revocation of a grant with refreshes of
+// 8 of its token families: each refresh succeeded before the revocation
+// committed or fails with invalid_grant, and afterwards no family holds an
+// active token and no returned access token passes the Verifier.
+func TestRaceFamiliesRevoke(t *testing.T) {
+	t.Parallel()
+	const families = 8
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		ctx := context.Background()
+		e := newEnv(t, db)
+		c := e.client()
+		var grants []string
+		refreshed := 0
+		for round := range raceRounds / 2 {
+			sessions := e.families(c, fmt.Sprintf("user-%d", round), families)
+			grants = append(grants, sessions[0].Grant.ID)
+
+			resps := make([]token.Response, families)
+			errs := make([]error, families)
+			var errRevoke error
+			fns := []func(){func() {
+				_, errRevoke = e.Manager.Revoke(ctx, []string{sessions[0].Grant.ID}, grant.ReasonUserRevoked, "alice")
+			}}
+			for i := range families {
+				fns = append(fns, func() {
+					resps[i], errs[i] = e.Server.Refresh(ctx, sessions[i].RefreshRequest(sessions[i].Resp.RefreshToken))
+				})
+			}
+			testdb.Together(fns...)
+			if errRevoke != nil {
+				t.Fatalf("round %d: Revoke: %v", round, errRevoke)
+			}
+			for i, err := range errs {
+				switch {
+				case err == nil:
+					refreshed++
+				case !errors.Is(err, token.ErrInvalidGrant) || errors.Is(err, token.ErrReused):
+					t.Errorf("round %d: family %d's refresh racing a revocation: got %v (%s), want success or invalid_grant",
+						round, i, err, errCode(err))
+				}
+				e.assertDead(round, sessions[i], resps[i])
+			}
+		}
+		e.assertNoActiveRefresh(grants)
+		t.Logf("%d of %d refreshes committed before the revocation", refreshed, raceRounds/2*families)
+	})
+}

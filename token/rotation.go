@@ -34,18 +34,26 @@ type RefreshRequest struct {
 	Resource string
 }
 
-// Refresh implements RFC 6749 §6 with rotation (RFC 9700 §4.14.2). In one transaction holding the grant's row lock it finds the
-// token, requires the grant active and the token unexpired (idle and
-// absolute lifetimes), asks the host's liveness check, and rotates
-// conditionally: the presented token is revoked only if it is still
-// active, and its successor is inserted in the same family. A token that
-// is revoked — presented again, or rotated by a concurrent request a moment
-// earlier — is reuse: the family and, under RevokeGrant, the whole grant
-// are revoked, refresh.reused is audited, and ErrReused returned. Of any
-// number of concurrent refreshes with one token exactly one succeeds —
-// with a ReuseLeeway, one more may succeed as the retry the leeway allows,
+// Refresh implements RFC 6749 §6 with rotation (RFC 9700 §4.14.2). In one
+// transaction holding a lock on the grant's row it finds the token,
+// requires the grant active and the token unexpired (idle and absolute
+// lifetimes), asks the host's liveness check, and rotates conditionally:
+// the presented token is revoked only if it is still active, and its
+// successor is inserted in the same family. A token that is revoked —
+// presented again, or rotated by a concurrent request a moment earlier —
+// is reuse: the family and, under RevokeGrant, the whole grant are
+// revoked, refresh.reused is audited, and ErrReused returned. Of any number
+// of concurrent refreshes with one token exactly one succeeds — with a
+// ReuseLeeway, one more may succeed as the retry the leeway allows,
 // whether or not it overlapped the first, and the family still keeps a
 // single active token.
+//
+// The lock is shared (store.Tx.GetGrantForShare): a revocation of the grant
+// waits for the refresh or is seen by it, while refreshes of the grant's
+// other token families — one user's several client instances — rotate side
+// by side instead of queueing. A transaction under the shared lock only
+// ever rotates; a presentation that turns out to be reuse, which writes
+// the grant, is rolled back and decided again under the exclusive lock.
 func (s *Server) Refresh(ctx context.Context, r RefreshRequest) (Response, error) {
 	client, err := s.authenticate(ctx, r.ClientID, r.ClientSecret, grant.GrantTypeRefreshToken)
 	if err != nil {
@@ -54,12 +62,39 @@ func (s *Server) Refresh(ctx context.Context, r RefreshRequest) (Response, error
 	if r.RefreshToken == "" {
 		return Response{}, fmt.Errorf("%w: refresh_token is required", grant.ErrInvalidRequest)
 	}
+	resp, reused, err := s.refresh(ctx, client, r, false)
+	if errors.Is(err, errExclusive) {
+		resp, reused, err = s.refresh(ctx, client, r, true)
+	}
+	if err != nil {
+		if errors.Is(err, ErrNotLive) {
+			s.grants.Observer().Observe(ctx, grant.Event{Type: grant.EventLivenessRefused, Reason: "not_live", Count: 1,
+				ClientID: client.ID})
+		}
+		return Response{}, err
+	}
+	if reused {
+		return Response{}, fmt.Errorf("%w: refresh token", ErrReused)
+	}
+	return resp, nil
+}
+
+// errExclusive rolls back a refresh under the grant's shared lock that
+// must write more than the token family; Refresh runs it again under the
+// exclusive lock.
+var errExclusive = errors.New("token: refresh needs the grant's exclusive lock")
+
+// refresh runs one refresh transaction for Refresh, under the grant's
+// shared lock or, when exclusive, its exclusive lock. Under the shared lock
+// it returns errExclusive, having written nothing, instead of answering
+// reuse.
+func (s *Server) refresh(ctx context.Context, client store.Client, r RefreshRequest, exclusive bool) (Response, bool, error) {
 	hash := secret.Hash(r.RefreshToken)
 	var (
 		resp   Response
 		reused bool
 	)
-	err = s.store.InTx(ctx, func(tx store.Tx) error {
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
 		resp, reused = Response{}, false
 		now := s.grants.Now()
 		t, err := tx.GetRefreshToken(ctx, hash)
@@ -69,7 +104,11 @@ func (s *Server) Refresh(ctx context.Context, r RefreshRequest) (Response, error
 		if err != nil {
 			return fmt.Errorf("token: reading refresh token: %w", err)
 		}
-		g, err := tx.GetGrantForUpdate(ctx, t.GrantID)
+		lock := tx.GetGrantForShare
+		if exclusive {
+			lock = tx.GetGrantForUpdate
+		}
+		g, err := lock(ctx, t.GrantID)
 		if err != nil {
 			return fmt.Errorf("token: locking grant: %w", err)
 		}
@@ -89,6 +128,9 @@ func (s *Server) Refresh(ctx context.Context, r RefreshRequest) (Response, error
 				// and reported once (e.g. the losers of a burst of
 				// concurrent replays).
 				return fmt.Errorf("%w: grant is %s", ErrInvalidGrant, g.Status)
+			}
+			if !exclusive {
+				return errExclusive
 			}
 			// A token rotated away and presented again is reuse even once
 			// its grant is gone (RFC 9700 §4.14.2): audited and reported —
@@ -114,22 +156,15 @@ func (s *Server) Refresh(ctx context.Context, r RefreshRequest) (Response, error
 			return err
 		}
 		if !rotated {
+			if !exclusive {
+				return errExclusive
+			}
 			reused = true
 			return s.revokeForReuse(ctx, tx, g, t, now)
 		}
 		return nil
 	})
-	if err != nil {
-		if errors.Is(err, ErrNotLive) {
-			s.grants.Observer().Observe(ctx, grant.Event{Type: grant.EventLivenessRefused, Reason: "not_live", Count: 1,
-				ClientID: client.ID})
-		}
-		return Response{}, err
-	}
-	if reused {
-		return Response{}, fmt.Errorf("%w: refresh token", ErrReused)
-	}
-	return resp, nil
+	return resp, reused, err
 }
 
 // rotate rotates t — or, when t is revoked but may be presented again

@@ -141,6 +141,14 @@ func (t *Tx) GetGrantForUpdate(ctx context.Context, id string) (_ store.Grant, e
 	return t.inner.GetGrantForUpdate(ctx, id)
 }
 
+// GetGrantForShare implements store.Tx.
+func (t *Tx) GetGrantForShare(ctx context.Context, id string) (_ store.Grant, err error) {
+	if err = t.f.step("GetGrantForShare"); err != nil {
+		return
+	}
+	return t.inner.GetGrantForShare(ctx, id)
+}
+
 // GetClientForShare implements store.Tx.
 func (t *Tx) GetClientForShare(ctx context.Context, id string) (_ store.Client, err error) {
 	if err = t.f.step("GetClientForShare"); err != nil {

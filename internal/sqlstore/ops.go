@@ -45,6 +45,11 @@ func (t *TxOps) GetGrantForUpdate(ctx context.Context, id string) (store.Grant, 
 	return t.getGrant(ctx, id, t.d.ForUpdate)
 }
 
+// GetGrantForShare implements store.Tx.
+func (t *TxOps) GetGrantForShare(ctx context.Context, id string) (store.Grant, error) {
+	return t.getGrant(ctx, id, t.d.ForShare)
+}
+
 // GetClientForShare implements store.Tx.
 func (t *TxOps) GetClientForShare(ctx context.Context, id string) (store.Client, error) {
 	return t.getClient(ctx, id, t.d.ForShare)

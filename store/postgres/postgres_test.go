@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -457,5 +458,69 @@ func TestCloseLeavesThePool(t *testing.T) {
 	}
 	if _, err := s.GetClient(t.Context(), cl.ID); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("the closed Store: GetClient = %v, want ErrClosed", err)
+	}
+}
+
+// TestGrantShareLocksCoexist checks what GetGrantForShare adds on a
+// database with concurrent writers: while one transaction holds a grant's
+// shared lock, another takes it too (a refresh of another token family of
+// the grant does not queue), while GetGrantForUpdate waits.
+func TestGrantShareLocksCoexist(t *testing.T) {
+	t.Parallel()
+	pool := testdb.Pool(t)
+	s := newStore(t, pool, postgres.Config{Schema: testdb.NewSchema(t, pool)})
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	c := store.Client{ID: "client-" + testdb.NewID(), Name: "Example", RedirectURIs: []string{"https://app.example/cb"},
+		GrantTypes: []string{"authorization_code", "refresh_token"}, CreatedAt: now, UpdatedAt: now}
+	if err := s.CreateClient(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	g := store.Grant{ID: testdb.NewID(), ClientID: c.ID, Subject: "alice", SubjectKind: "user",
+		Resource: "https://mcp.example/", RedirectURI: "https://app.example/cb", Status: store.GrantActive,
+		CreatedAt: now, ActivatedAt: now}
+	if err := s.CreateGrant(t.Context(), g); err != nil {
+		t.Fatal(err)
+	}
+
+	held, release := make(chan struct{}), make(chan struct{})
+	holder := make(chan error, 1)
+	go func() {
+		holder <- s.InTx(t.Context(), func(tx store.Tx) error {
+			if _, err := tx.GetGrantForShare(t.Context(), g.ID); err != nil {
+				return err
+			}
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	select {
+	case <-held:
+	case err := <-holder:
+		t.Fatalf("holder ended early: %v", err)
+	}
+	lockWithin := func(d time.Duration, lock func(store.Tx, context.Context, string) (store.Grant, error)) error {
+		ctx, cancel := context.WithTimeout(t.Context(), d)
+		defer cancel()
+		return s.InTx(ctx, func(tx store.Tx) error {
+			_, err := lock(tx, ctx, g.ID)
+			return err
+		})
+	}
+	if err := lockWithin(10*time.Second, store.Tx.GetGrantForShare); err != nil {
+		t.Errorf("GetGrantForShare while another transaction holds the shared lock: %v", err)
+	}
+	if err := lockWithin(300*time.Millisecond, store.Tx.GetGrantForUpdate); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("GetGrantForUpdate while the shared lock is held = %v, want it to wait (context.DeadlineExceeded)", err)
+	}
+	close(release)
+	if err := <-holder; err != nil {
+		t.Fatalf("holder: %v", err)
+	}
+	if err := lockWithin(10*time.Second, store.Tx.GetGrantForUpdate); err != nil {
+		t.Errorf("GetGrantForUpdate once the shared lock is released: %v", err)
 	}
 }

@@ -17,7 +17,7 @@ func init() {
 	register("TxCommit", testTxCommit)
 	register("TxRollbackOnError", testTxRollbackOnError)
 	register("TxRollbackOnPanic", testTxRollbackOnPanic)
-	register("TxGetGrantForUpdate", testTxGetGrantForUpdate)
+	register("TxGetGrantLocked", testTxGetGrantLocked)
 	register("TxHostJoined", testTxHostJoined)
 	register("TxLockBlocksRevoke", testTxLockBlocksRevoke)
 	register("TxLockBinding", testTxLockBinding)
@@ -295,7 +295,18 @@ func testTxRollbackOnPanic(t *testing.T, h Harness) {
 	checkArtifacts(t, s, mustWrite(t, s), true)
 }
 
-func testTxGetGrantForUpdate(t *testing.T, h Harness) {
+// grantLocks are the two ways a transaction reads a grant under a lock.
+var grantLocks = []struct {
+	name string
+	get  func(tx store.Tx, ctx context.Context, id string) (store.Grant, error)
+}{
+	{"GetGrantForUpdate", store.Tx.GetGrantForUpdate},
+	{"GetGrantForShare", store.Tx.GetGrantForShare},
+}
+
+// testTxGetGrantLocked checks what GetGrantForUpdate and GetGrantForShare
+// read.
+func testTxGetGrantLocked(t *testing.T, h Harness) {
 	s := h.Open(t, nil)
 	c := newClient(t, s)
 	g := newGrant(t, s, c.ID, func(g *store.Grant) {
@@ -304,30 +315,34 @@ func testTxGetGrantForUpdate(t *testing.T, h Harness) {
 	})
 	want := g
 	want.CreatedAt, want.ActivatedAt, want.LastUsedAt = micro, micro, utc(base.Add(time.Second))
-	err := s.InTx(ctx(t), func(tx store.Tx) error {
-		got, err := tx.GetGrantForUpdate(ctx(t), g.ID)
-		if err != nil {
-			return fmt.Errorf("GetGrantForUpdate: %w", err)
-		}
-		if d := diff(want, got); d != "" {
-			t.Errorf("GetGrantForUpdate (-want +got):\n%s", d)
-		}
-		checkUTC(t, "GetGrantForUpdate", got.CreatedAt, got.ActivatedAt, got.LastUsedAt)
+	for _, lk := range grantLocks {
+		t.Run(lk.name, func(t *testing.T) {
+			err := s.InTx(ctx(t), func(tx store.Tx) error {
+				got, err := lk.get(tx, ctx(t), g.ID)
+				if err != nil {
+					return fmt.Errorf("%s: %w", lk.name, err)
+				}
+				if d := diff(want, got); d != "" {
+					t.Errorf("%s (-want +got):\n%s", lk.name, d)
+				}
+				checkUTC(t, lk.name, got.CreatedAt, got.ActivatedAt, got.LastUsedAt)
 
-		// A grant created in the same transaction can be locked too.
-		fresh := newGrant(t, tx, c.ID, pendingGrant)
-		if got, err := tx.GetGrantForUpdate(ctx(t), fresh.ID); err != nil || got.Status != store.GrantPending {
-			t.Errorf("GetGrantForUpdate(own insert) = %v, %v; want the pending grant", got.Status, err)
-		}
-		for _, id := range []string{newID(t), "not-a-uuid", ""} {
-			if _, err := tx.GetGrantForUpdate(ctx(t), id); !errors.Is(err, store.ErrNotFound) {
-				t.Errorf("GetGrantForUpdate(%q) = %v, want ErrNotFound", id, err)
+				// A grant created in the same transaction can be locked too.
+				fresh := newGrant(t, tx, c.ID, pendingGrant)
+				if got, err := lk.get(tx, ctx(t), fresh.ID); err != nil || got.Status != store.GrantPending {
+					t.Errorf("%s(own insert) = %v, %v; want the pending grant", lk.name, got.Status, err)
+				}
+				for _, id := range []string{newID(t), "not-a-uuid", ""} {
+					if _, err := lk.get(tx, ctx(t), id); !errors.Is(err, store.ErrNotFound) {
+						t.Errorf("%s(%q) = %v, want ErrNotFound", lk.name, id, err)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("InTx: %v", err)
 			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("InTx: %v", err)
+		})
 	}
 }
 
@@ -364,10 +379,17 @@ func testTxHostJoined(t *testing.T, h Harness) {
 	}
 }
 
-// testTxLockBlocksRevoke checks the grant lock a code exchange relies on:
-// while a transaction holds a grant from GetGrantForUpdate (and writes
-// nothing), a concurrent RevokeGrants waits for that transaction to end.
+// testTxLockBlocksRevoke checks the grant locks a code exchange and a
+// refresh rely on: while a transaction holds a grant from
+// GetGrantForUpdate or GetGrantForShare (and writes nothing), a concurrent
+// RevokeGrants waits for that transaction to end.
 func testTxLockBlocksRevoke(t *testing.T, h Harness) {
+	for _, lk := range grantLocks {
+		t.Run(lk.name, func(t *testing.T) { lockBlocksRevoke(t, h, lk.get) })
+	}
+}
+
+func lockBlocksRevoke(t *testing.T, h Harness, lock func(store.Tx, context.Context, string) (store.Grant, error)) {
 	s := h.Open(t, nil)
 	c := newClient(t, s)
 	g := newGrant(t, s, c.ID)
@@ -380,9 +402,9 @@ func testTxLockBlocksRevoke(t *testing.T, h Harness) {
 	txDone := make(chan error, 1)
 	go func() {
 		txDone <- s.InTx(ctx(t), func(tx store.Tx) error {
-			got, err := tx.GetGrantForUpdate(ctx(t), g.ID)
+			got, err := lock(tx, ctx(t), g.ID)
 			if err != nil {
-				return fmt.Errorf("GetGrantForUpdate: %w", err)
+				return fmt.Errorf("locking the grant: %w", err)
 			}
 			if got.Status != store.GrantActive {
 				return fmt.Errorf("locked grant is %s, want active", got.Status)
