@@ -49,7 +49,7 @@ type server struct {
 // start runs run with args on 127.0.0.1:0 until the test ends (or stop),
 // and returns once it listens. The cleanup requires a nil return: a
 // graceful shutdown.
-func start(t *testing.T, args ...string) *server {
+func start(t testing.TB, args ...string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
@@ -98,7 +98,7 @@ func (s *server) stop() error {
 
 // browser returns a client with a cookie jar that follows redirects
 // except to the demo client's redirect URI, which it returns.
-func browser(t *testing.T) *http.Client {
+func browser(t testing.TB) *http.Client {
 	t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
@@ -136,7 +136,7 @@ func authorizeURL(base, clientID, state, challenge, scope string) string {
 
 // codeFrom checks that resp redirects to the demo client's redirect URI
 // with state and the issuer (RFC 9207), and returns the code.
-func codeFrom(t *testing.T, resp *http.Response, base, state string) string {
+func codeFrom(t testing.TB, resp *http.Response, base, state string) string {
 	t.Helper()
 	loc := resp.Header.Get("Location")
 	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, demoRedirect+"?") {
@@ -165,7 +165,7 @@ type tokens struct {
 
 // postToken posts form to the token endpoint and wants 200 with both
 // tokens.
-func postToken(t *testing.T, base string, form url.Values) tokens {
+func postToken(t testing.TB, base string, form url.Values) tokens {
 	t.Helper()
 	resp, err := http.PostForm(base+httpapi.DefaultPaths.Token, form)
 	if err != nil {
@@ -182,7 +182,7 @@ func postToken(t *testing.T, base string, form url.Values) tokens {
 	return tok
 }
 
-func exchange(t *testing.T, base, code, verifier string) tokens {
+func exchange(t testing.TB, base, code, verifier string) tokens {
 	t.Helper()
 	return postToken(t, base, url.Values{"grant_type": {"authorization_code"}, "code": {code},
 		"redirect_uri": {demoRedirect}, "client_id": {demoClientID}, "code_verifier": {verifier}})
