@@ -303,6 +303,18 @@ func (e *env) families(c testenv.Client, subject string, n int) []testenv.Sessio
 	return sessions
 }
 
+// refreshers returns one function per session that presents the refresh
+// token of its code exchange and stores the outcome in resps[i], errs[i].
+func (e *env) refreshers(sessions []testenv.Session, resps []token.Response, errs []error) []func() {
+	fns := make([]func(), len(sessions))
+	for i, sess := range sessions {
+		fns[i] = func() {
+			resps[i], errs[i] = e.Server.Refresh(context.Background(), sess.RefreshRequest(sess.Resp.RefreshToken))
+		}
+	}
+	return fns
+}
+
 // TestRaceFamiliesOfOneGrant refreshes 8 token families of one grant at
 // once, which rotate side by side under the grant's shared lock: every
 // refresh succeeds. Then it replays all 8 rotated-away tokens at once:
@@ -314,7 +326,6 @@ func TestRaceFamiliesOfOneGrant(t *testing.T) {
 	const families = 8
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
-		ctx := context.Background()
 		e := newEnv(t, db)
 		c := e.client()
 		var grants []string
@@ -324,23 +335,16 @@ func TestRaceFamiliesOfOneGrant(t *testing.T) {
 
 			resps := make([]token.Response, families)
 			errs := make([]error, families)
-			fns := make([]func(), families)
-			for i := range fns {
-				fns[i] = func() {
-					resps[i], errs[i] = e.Server.Refresh(ctx, sessions[i].RefreshRequest(sessions[i].Resp.RefreshToken))
-				}
-			}
-			testdb.Together(fns...)
+			testdb.Together(e.refreshers(sessions, resps, errs)...)
 			for i, err := range errs {
 				if err != nil {
 					t.Fatalf("round %d: refresh of family %d beside the others: %v", round, i, err)
 				}
 			}
 
-			for i := range fns {
-				fns[i] = func() { _, errs[i] = e.Server.Refresh(ctx, sessions[i].RefreshRequest(sessions[i].Resp.RefreshToken)) }
-			}
-			testdb.Together(fns...)
+			// The same tokens again: each is now rotated away.
+			replays := make([]token.Response, families)
+			testdb.Together(e.refreshers(sessions, replays, errs)...)
 			reused := 0
 			for i, err := range errs {
 				switch {
@@ -388,15 +392,9 @@ func TestRaceFamiliesRevoke(t *testing.T) {
 			resps := make([]token.Response, families)
 			errs := make([]error, families)
 			var errRevoke error
-			fns := []func(){func() {
+			testdb.Together(append(e.refreshers(sessions, resps, errs), func() {
 				_, errRevoke = e.Manager.Revoke(ctx, []string{sessions[0].Grant.ID}, grant.ReasonUserRevoked, "alice")
-			}}
-			for i := range families {
-				fns = append(fns, func() {
-					resps[i], errs[i] = e.Server.Refresh(ctx, sessions[i].RefreshRequest(sessions[i].Resp.RefreshToken))
-				})
-			}
-			testdb.Together(fns...)
+			})...)
 			if errRevoke != nil {
 				t.Fatalf("round %d: Revoke: %v", round, errRevoke)
 			}
