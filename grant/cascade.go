@@ -110,6 +110,11 @@ func (m *Manager) cascade(ctx context.Context, tx store.Tx, ids []string, reason
 	if len(ids) == 0 {
 		return nil, nil
 	}
+	// The locks first, then the clock: a token minted by a transaction
+	// that held one of the grants is then older than the revocation.
+	if err := tx.LockGrants(ctx, ids); err != nil {
+		return nil, fmt.Errorf("grant: locking grants: %w", err)
+	}
 	at := m.clock()
 	revoked, err := tx.RevokeGrants(ctx, ids, reason, at)
 	if err != nil {

@@ -50,6 +50,14 @@ type Tx interface {
 	// GetGrantForUpdate instead. On SQLite, where a write transaction
 	// excludes every other writer, the two are the same. ErrNotFound.
 	GetGrantForShare(ctx context.Context, id string) (Grant, error)
+	// LockGrants locks the grants with the given ids (unknown ones are
+	// skipped) until the transaction ends, in id order as every
+	// multi-grant locker does. A revocation takes them before it reads the
+	// clock, so its revoked_at is later than every token a transaction
+	// that held one of the grants minted. On SQLite, where a write
+	// transaction already excludes every other writer, it sends no
+	// statement.
+	LockGrants(ctx context.Context, ids []string) error
 
 	// GetClientForShare reads a client (soft-deleted ones included) and
 	// holds a shared lock on it until the transaction ends: any number of

@@ -141,6 +141,14 @@ func (t *Tx) GetGrantForUpdate(ctx context.Context, id string) (_ store.Grant, e
 	return t.inner.GetGrantForUpdate(ctx, id)
 }
 
+// LockGrants implements store.Tx.
+func (t *Tx) LockGrants(ctx context.Context, ids []string) error {
+	if err := t.f.step("LockGrants"); err != nil {
+		return err
+	}
+	return t.inner.LockGrants(ctx, ids)
+}
+
 // GetGrantForShare implements store.Tx.
 func (t *Tx) GetGrantForShare(ctx context.Context, id string) (_ store.Grant, err error) {
 	if err = t.f.step("GetGrantForShare"); err != nil {

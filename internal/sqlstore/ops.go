@@ -50,6 +50,22 @@ func (t *TxOps) GetGrantForShare(ctx context.Context, id string) (store.Grant, e
 	return t.getGrant(ctx, id, t.d.ForShare)
 }
 
+// LockGrants implements store.Tx.
+func (t *TxOps) LockGrants(ctx context.Context, ids []string) error {
+	if t.d.ForUpdate == "" || len(ids) == 0 {
+		return nil
+	}
+	rows, err := t.q.Query(ctx, t.d.SQL(`SELECT id FROM {t}grants WHERE id `+t.d.InSet("$1")+` ORDER BY id`+t.d.ForUpdate),
+		t.d.set(ids))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+	}
+	return rows.Err()
+}
+
 // GetClientForShare implements store.Tx.
 func (t *TxOps) GetClientForShare(ctx context.Context, id string) (store.Client, error) {
 	return t.getClient(ctx, id, t.d.ForShare)

@@ -379,14 +379,22 @@ func testTxHostJoined(t *testing.T, h Harness) {
 	}
 }
 
-// testTxLockBlocksRevoke checks the grant locks a code exchange and a
-// refresh rely on: while a transaction holds a grant from
-// GetGrantForUpdate or GetGrantForShare (and writes nothing), a concurrent
-// RevokeGrants waits for that transaction to end.
+// testTxLockBlocksRevoke checks the grant locks a code exchange, a
+// refresh and a revocation rely on: while a transaction holds a grant from
+// GetGrantForUpdate, GetGrantForShare or LockGrants (and writes nothing),
+// a concurrent RevokeGrants waits for that transaction to end.
 func testTxLockBlocksRevoke(t *testing.T, h Harness) {
 	for _, lk := range grantLocks {
 		t.Run(lk.name, func(t *testing.T) { lockBlocksRevoke(t, h, lk.get) })
 	}
+	t.Run("LockGrants", func(t *testing.T) {
+		lockBlocksRevoke(t, h, func(tx store.Tx, ctx context.Context, id string) (store.Grant, error) {
+			if err := tx.LockGrants(ctx, []string{newID(t), id, "not-a-uuid"}); err != nil {
+				return store.Grant{}, err
+			}
+			return tx.GetGrant(ctx, id)
+		})
+	})
 }
 
 func lockBlocksRevoke(t *testing.T, h Harness, lock func(store.Tx, context.Context, string) (store.Grant, error)) {
