@@ -136,8 +136,17 @@ func TestBrowserConnectedClients(t *testing.T) {
 // until t ends, returning its base URL (the issuer) once it listens.
 func startServer(t *testing.T, args ...string) string {
 	t.Helper()
+	return startCommand(t, "github.com/grantkit/grantkit/examples/server", args...)
+}
+
+// startCommand builds the command pkg (examples/server or one of this
+// module's examples, which take the same -addr and -issuer flags) and runs
+// it on a free loopback port until t ends, returning its base URL (the
+// issuer) once it prints that it listens.
+func startCommand(t *testing.T, pkg string, args ...string) string {
+	t.Helper()
 	bin := filepath.Join(t.TempDir(), "server")
-	build := exec.Command("go", "build", "-o", bin, "github.com/grantkit/grantkit/examples/server")
+	build := exec.Command("go", "build", "-o", bin, pkg)
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
