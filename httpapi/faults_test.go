@@ -1,9 +1,11 @@
 package httpapi_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -13,10 +15,11 @@ import (
 )
 
 // faultSweep fails, one at a time, every store call the request setup
-// returns makes (faultstore, k = 1 … Calls, counted on a twin env): each
-// time the answer must be a 5xx JSON server_error with the no-store
-// headers (noStore says whether the endpoint has them), hold no token, and
-// leave every table as it was. Without a failure the same request must
+// returns makes (faultstore, k = 1 … Calls, counted on a twin env), then
+// stalls each one under a request deadline (faultstore.Stall): each time
+// the answer must be a 5xx JSON server_error with the no-store headers
+// (noStore says whether the endpoint has them), hold no token, and leave
+// every table as it was. Without a failure the same request must
 // answer ok and change the database, so the sweep proves something.
 func faultSweep(t *testing.T, db testdb.DB, ok int, noStore bool, setup func(e *env) req) {
 	t.Helper()
@@ -51,6 +54,23 @@ func faultSweep(t *testing.T, db testdb.DB, ok int, noStore bool, setup func(e *
 			t.Fatalf("failure at call %d (%s) left half-done state (-before +after):\n%s", k, calls[k-1], d)
 		}
 	}
+	// The same steps stalled instead, under a request deadline: a
+	// database that stops answering.
+	for k := 1; k <= len(calls); k++ {
+		rec := serve(withDeadline(e.MuxOver(faultstore.Stall(e.Store, k)), 5*time.Millisecond), r)
+		if got := jsonBody(t, rec)["error"]; rec.Code < 500 || got != "server_error" && got != "temporarily_unavailable" {
+			t.Errorf("stall at call %d (%s): %d %v, want a 5xx server_error; body %s", k, calls[k-1], rec.Code, got, rec.Body)
+		}
+		if noStore {
+			wantNoStore(t, rec)
+		}
+		if body := rec.Body.String(); strings.Contains(body, "gk_") || strings.Contains(body, "access_token") {
+			t.Errorf("stall at call %d (%s): the answer holds a token: %s", k, calls[k-1], body)
+		}
+		if d := cmp.Diff(before, e.Snapshot()); d != "" {
+			t.Fatalf("stall at call %d (%s) left half-done state (-before +after):\n%s", k, calls[k-1], d)
+		}
+	}
 	full := faultstore.Wrap(e.Store, 0)
 	if rec := serve(e.MuxOver(full), r); rec.Code != ok {
 		t.Fatalf("run without failure: status %d, want %d; body %s", rec.Code, ok, rec.Body)
@@ -62,6 +82,16 @@ func faultSweep(t *testing.T, db testdb.DB, ok int, noStore bool, setup func(e *
 		t.Error("the request changed nothing: the sweep proves nothing")
 	}
 	t.Logf("%d store calls: %v", len(calls), calls)
+}
+
+// withDeadline gives every request h serves a deadline d from now, as a
+// host's server would with a per-request timeout.
+func withDeadline(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // TestTokenFaults runs faultSweep over the token endpoint's grants: a

@@ -10,6 +10,10 @@
 // reaching the database (an injected commit failure makes the wrapped
 // store roll back). A test first runs the operation with failAt 0 (never
 // fail) to learn Calls, then once per k in 1..Calls with failAt k.
+//
+// Stall makes the chosen step hang instead, until the caller's context
+// ends, and then fail with the context's error: a database that stops
+// answering under a request deadline.
 package faultstore
 
 import (
@@ -32,6 +36,7 @@ type Store struct {
 	ops
 	inner  store.Store
 	failAt int
+	stall  bool
 
 	mu    sync.Mutex
 	trace []string
@@ -47,6 +52,15 @@ var (
 func Wrap(s store.Store, failAt int) *Store {
 	f := &Store{inner: s, failAt: failAt}
 	f.ops = ops{f: f, o: s}
+	return f
+}
+
+// Stall returns s hanging at step stallAt (counted from 1) until the
+// step's context is done, when the step fails with an error wrapping
+// ErrInjected and the context's error. The context must be able to end.
+func Stall(s store.Store, stallAt int) *Store {
+	f := Wrap(s, stallAt)
+	f.stall = true
 	return f
 }
 
@@ -72,11 +86,15 @@ func (s *Store) Unwrap() store.Store { return s.inner }
 
 // step counts one step and returns the injected error if it is the chosen
 // one.
-func (s *Store) step(name string) error {
+func (s *Store) step(ctx context.Context, name string) error {
 	s.mu.Lock()
 	s.trace = append(s.trace, name)
 	n := len(s.trace)
 	s.mu.Unlock()
+	if n == s.failAt && s.stall {
+		<-ctx.Done()
+		return fmt.Errorf("faultstore: step %d (%s) stalled: %w: %w", n, name, ErrInjected, context.Cause(ctx))
+	}
 	if n == s.failAt {
 		return fmt.Errorf("faultstore: step %d (%s): %w", n, name, ErrInjected)
 	}
@@ -86,7 +104,7 @@ func (s *Store) step(name string) error {
 // InTx implements store.Store. Its beginning and its commit are steps; fn
 // receives the wrapped store's Tx wrapped, so its calls are steps too.
 func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
-	if err := s.step("InTx"); err != nil {
+	if err := s.step(ctx, "InTx"); err != nil {
 		return err
 	}
 	return s.inner.InTx(ctx, func(tx store.Tx) error {
@@ -94,7 +112,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
 			return err
 		}
 		// Failing here makes the wrapped store roll back: a failed commit.
-		return s.step("Commit")
+		return s.step(ctx, "Commit")
 	})
 }
 
@@ -127,7 +145,7 @@ func (t *Tx) AfterCommit(fn func(ctx context.Context)) { t.inner.AfterCommit(fn)
 
 // LockBinding implements store.Tx.
 func (t *Tx) LockBinding(ctx context.Context, b store.Binding) error {
-	if err := t.f.step("LockBinding"); err != nil {
+	if err := t.f.step(ctx, "LockBinding"); err != nil {
 		return err
 	}
 	return t.inner.LockBinding(ctx, b)
@@ -135,7 +153,7 @@ func (t *Tx) LockBinding(ctx context.Context, b store.Binding) error {
 
 // GetGrantForUpdate implements store.Tx.
 func (t *Tx) GetGrantForUpdate(ctx context.Context, id string) (_ store.Grant, err error) {
-	if err = t.f.step("GetGrantForUpdate"); err != nil {
+	if err = t.f.step(ctx, "GetGrantForUpdate"); err != nil {
 		return
 	}
 	return t.inner.GetGrantForUpdate(ctx, id)
@@ -143,7 +161,7 @@ func (t *Tx) GetGrantForUpdate(ctx context.Context, id string) (_ store.Grant, e
 
 // LockGrants implements store.Tx.
 func (t *Tx) LockGrants(ctx context.Context, ids []string) error {
-	if err := t.f.step("LockGrants"); err != nil {
+	if err := t.f.step(ctx, "LockGrants"); err != nil {
 		return err
 	}
 	return t.inner.LockGrants(ctx, ids)
@@ -151,7 +169,7 @@ func (t *Tx) LockGrants(ctx context.Context, ids []string) error {
 
 // GetGrantForShare implements store.Tx.
 func (t *Tx) GetGrantForShare(ctx context.Context, id string) (_ store.Grant, err error) {
-	if err = t.f.step("GetGrantForShare"); err != nil {
+	if err = t.f.step(ctx, "GetGrantForShare"); err != nil {
 		return
 	}
 	return t.inner.GetGrantForShare(ctx, id)
@@ -159,7 +177,7 @@ func (t *Tx) GetGrantForShare(ctx context.Context, id string) (_ store.Grant, er
 
 // GetClientForShare implements store.Tx.
 func (t *Tx) GetClientForShare(ctx context.Context, id string) (_ store.Client, err error) {
-	if err = t.f.step("GetClientForShare"); err != nil {
+	if err = t.f.step(ctx, "GetClientForShare"); err != nil {
 		return
 	}
 	return t.inner.GetClientForShare(ctx, id)
@@ -167,7 +185,7 @@ func (t *Tx) GetClientForShare(ctx context.Context, id string) (_ store.Client, 
 
 // GetClientForUpdate implements store.Tx.
 func (t *Tx) GetClientForUpdate(ctx context.Context, id string) (_ store.Client, err error) {
-	if err = t.f.step("GetClientForUpdate"); err != nil {
+	if err = t.f.step(ctx, "GetClientForUpdate"); err != nil {
 		return
 	}
 	return t.inner.GetClientForUpdate(ctx, id)
@@ -183,7 +201,7 @@ type ops struct {
 
 // CreateClient implements store.Ops.
 func (o ops) CreateClient(ctx context.Context, c store.Client) error {
-	if err := o.f.step("CreateClient"); err != nil {
+	if err := o.f.step(ctx, "CreateClient"); err != nil {
 		return err
 	}
 	return o.o.CreateClient(ctx, c)
@@ -191,7 +209,7 @@ func (o ops) CreateClient(ctx context.Context, c store.Client) error {
 
 // GetClient implements store.Ops.
 func (o ops) GetClient(ctx context.Context, id string) (_ store.Client, err error) {
-	if err = o.f.step("GetClient"); err != nil {
+	if err = o.f.step(ctx, "GetClient"); err != nil {
 		return
 	}
 	return o.o.GetClient(ctx, id)
@@ -199,7 +217,7 @@ func (o ops) GetClient(ctx context.Context, id string) (_ store.Client, err erro
 
 // UpdateClient implements store.Ops.
 func (o ops) UpdateClient(ctx context.Context, c store.Client) error {
-	if err := o.f.step("UpdateClient"); err != nil {
+	if err := o.f.step(ctx, "UpdateClient"); err != nil {
 		return err
 	}
 	return o.o.UpdateClient(ctx, c)
@@ -207,7 +225,7 @@ func (o ops) UpdateClient(ctx context.Context, c store.Client) error {
 
 // DeleteClient implements store.Ops.
 func (o ops) DeleteClient(ctx context.Context, id string, at time.Time) error {
-	if err := o.f.step("DeleteClient"); err != nil {
+	if err := o.f.step(ctx, "DeleteClient"); err != nil {
 		return err
 	}
 	return o.o.DeleteClient(ctx, id, at)
@@ -215,7 +233,7 @@ func (o ops) DeleteClient(ctx context.Context, id string, at time.Time) error {
 
 // CreateGrant implements store.Ops.
 func (o ops) CreateGrant(ctx context.Context, g store.Grant) error {
-	if err := o.f.step("CreateGrant"); err != nil {
+	if err := o.f.step(ctx, "CreateGrant"); err != nil {
 		return err
 	}
 	return o.o.CreateGrant(ctx, g)
@@ -223,7 +241,7 @@ func (o ops) CreateGrant(ctx context.Context, g store.Grant) error {
 
 // GetGrant implements store.Ops.
 func (o ops) GetGrant(ctx context.Context, id string) (_ store.Grant, err error) {
-	if err = o.f.step("GetGrant"); err != nil {
+	if err = o.f.step(ctx, "GetGrant"); err != nil {
 		return
 	}
 	return o.o.GetGrant(ctx, id)
@@ -231,7 +249,7 @@ func (o ops) GetGrant(ctx context.Context, id string) (_ store.Grant, err error)
 
 // FindActiveGrant implements store.Ops.
 func (o ops) FindActiveGrant(ctx context.Context, b store.Binding) (_ store.Grant, err error) {
-	if err = o.f.step("FindActiveGrant"); err != nil {
+	if err = o.f.step(ctx, "FindActiveGrant"); err != nil {
 		return
 	}
 	return o.o.FindActiveGrant(ctx, b)
@@ -239,7 +257,7 @@ func (o ops) FindActiveGrant(ctx context.Context, b store.Binding) (_ store.Gran
 
 // ActivateGrant implements store.Ops.
 func (o ops) ActivateGrant(ctx context.Context, id string, at time.Time) (_ bool, err error) {
-	if err = o.f.step("ActivateGrant"); err != nil {
+	if err = o.f.step(ctx, "ActivateGrant"); err != nil {
 		return
 	}
 	return o.o.ActivateGrant(ctx, id, at)
@@ -247,7 +265,7 @@ func (o ops) ActivateGrant(ctx context.Context, id string, at time.Time) (_ bool
 
 // SelectGrants implements store.Ops.
 func (o ops) SelectGrants(ctx context.Context, sel store.Selector) (_ []string, err error) {
-	if err = o.f.step("SelectGrants"); err != nil {
+	if err = o.f.step(ctx, "SelectGrants"); err != nil {
 		return
 	}
 	return o.o.SelectGrants(ctx, sel)
@@ -255,7 +273,7 @@ func (o ops) SelectGrants(ctx context.Context, sel store.Selector) (_ []string, 
 
 // RevokeGrants implements store.Ops.
 func (o ops) RevokeGrants(ctx context.Context, ids []string, reason string, at time.Time) (_ []store.Grant, err error) {
-	if err = o.f.step("RevokeGrants"); err != nil {
+	if err = o.f.step(ctx, "RevokeGrants"); err != nil {
 		return
 	}
 	return o.o.RevokeGrants(ctx, ids, reason, at)
@@ -263,7 +281,7 @@ func (o ops) RevokeGrants(ctx context.Context, ids []string, reason string, at t
 
 // ListActiveGrants implements store.Ops.
 func (o ops) ListActiveGrants(ctx context.Context, f store.GrantFilter, p store.Page) (_ store.GrantPage, err error) {
-	if err = o.f.step("ListActiveGrants"); err != nil {
+	if err = o.f.step(ctx, "ListActiveGrants"); err != nil {
 		return
 	}
 	return o.o.ListActiveGrants(ctx, f, p)
@@ -271,7 +289,7 @@ func (o ops) ListActiveGrants(ctx context.Context, f store.GrantFilter, p store.
 
 // TouchGrants implements store.Ops.
 func (o ops) TouchGrants(ctx context.Context, ids []string, at time.Time, window time.Duration) (_ int64, err error) {
-	if err = o.f.step("TouchGrants"); err != nil {
+	if err = o.f.step(ctx, "TouchGrants"); err != nil {
 		return
 	}
 	return o.o.TouchGrants(ctx, ids, at, window)
@@ -279,7 +297,7 @@ func (o ops) TouchGrants(ctx context.Context, ids []string, at time.Time, window
 
 // CreateAuthRequest implements store.Ops.
 func (o ops) CreateAuthRequest(ctx context.Context, r store.AuthRequest) error {
-	if err := o.f.step("CreateAuthRequest"); err != nil {
+	if err := o.f.step(ctx, "CreateAuthRequest"); err != nil {
 		return err
 	}
 	return o.o.CreateAuthRequest(ctx, r)
@@ -287,7 +305,7 @@ func (o ops) CreateAuthRequest(ctx context.Context, r store.AuthRequest) error {
 
 // GetAuthRequest implements store.Ops.
 func (o ops) GetAuthRequest(ctx context.Context, id string) (_ store.AuthRequest, err error) {
-	if err = o.f.step("GetAuthRequest"); err != nil {
+	if err = o.f.step(ctx, "GetAuthRequest"); err != nil {
 		return
 	}
 	return o.o.GetAuthRequest(ctx, id)
@@ -295,7 +313,7 @@ func (o ops) GetAuthRequest(ctx context.Context, id string) (_ store.AuthRequest
 
 // ConsumeAuthRequest implements store.Ops.
 func (o ops) ConsumeAuthRequest(ctx context.Context, id string, at time.Time) (_ bool, err error) {
-	if err = o.f.step("ConsumeAuthRequest"); err != nil {
+	if err = o.f.step(ctx, "ConsumeAuthRequest"); err != nil {
 		return
 	}
 	return o.o.ConsumeAuthRequest(ctx, id, at)
@@ -303,7 +321,7 @@ func (o ops) ConsumeAuthRequest(ctx context.Context, id string, at time.Time) (_
 
 // RevokeAuthRequests implements store.Ops.
 func (o ops) RevokeAuthRequests(ctx context.Context, grantIDs []string, at time.Time) (_ int64, err error) {
-	if err = o.f.step("RevokeAuthRequests"); err != nil {
+	if err = o.f.step(ctx, "RevokeAuthRequests"); err != nil {
 		return
 	}
 	return o.o.RevokeAuthRequests(ctx, grantIDs, at)
@@ -311,7 +329,7 @@ func (o ops) RevokeAuthRequests(ctx context.Context, grantIDs []string, at time.
 
 // CreateAuthCode implements store.Ops.
 func (o ops) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
-	if err := o.f.step("CreateAuthCode"); err != nil {
+	if err := o.f.step(ctx, "CreateAuthCode"); err != nil {
 		return err
 	}
 	return o.o.CreateAuthCode(ctx, c)
@@ -319,7 +337,7 @@ func (o ops) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
 
 // GetAuthCode implements store.Ops.
 func (o ops) GetAuthCode(ctx context.Context, hash []byte) (_ store.AuthCode, err error) {
-	if err = o.f.step("GetAuthCode"); err != nil {
+	if err = o.f.step(ctx, "GetAuthCode"); err != nil {
 		return
 	}
 	return o.o.GetAuthCode(ctx, hash)
@@ -327,7 +345,7 @@ func (o ops) GetAuthCode(ctx context.Context, hash []byte) (_ store.AuthCode, er
 
 // RedeemAuthCode implements store.Ops.
 func (o ops) RedeemAuthCode(ctx context.Context, id string, at time.Time) (_ bool, err error) {
-	if err = o.f.step("RedeemAuthCode"); err != nil {
+	if err = o.f.step(ctx, "RedeemAuthCode"); err != nil {
 		return
 	}
 	return o.o.RedeemAuthCode(ctx, id, at)
@@ -335,7 +353,7 @@ func (o ops) RedeemAuthCode(ctx context.Context, id string, at time.Time) (_ boo
 
 // RevokeAuthCodes implements store.Ops.
 func (o ops) RevokeAuthCodes(ctx context.Context, grantIDs []string, at time.Time) (_ int64, err error) {
-	if err = o.f.step("RevokeAuthCodes"); err != nil {
+	if err = o.f.step(ctx, "RevokeAuthCodes"); err != nil {
 		return
 	}
 	return o.o.RevokeAuthCodes(ctx, grantIDs, at)
@@ -343,7 +361,7 @@ func (o ops) RevokeAuthCodes(ctx context.Context, grantIDs []string, at time.Tim
 
 // MarkAuthCodeReuseReported implements store.Ops.
 func (o ops) MarkAuthCodeReuseReported(ctx context.Context, id string, at time.Time) (_ bool, err error) {
-	if err = o.f.step("MarkAuthCodeReuseReported"); err != nil {
+	if err = o.f.step(ctx, "MarkAuthCodeReuseReported"); err != nil {
 		return
 	}
 	return o.o.MarkAuthCodeReuseReported(ctx, id, at)
@@ -351,7 +369,7 @@ func (o ops) MarkAuthCodeReuseReported(ctx context.Context, id string, at time.T
 
 // CreateRefreshToken implements store.Ops.
 func (o ops) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
-	if err := o.f.step("CreateRefreshToken"); err != nil {
+	if err := o.f.step(ctx, "CreateRefreshToken"); err != nil {
 		return err
 	}
 	return o.o.CreateRefreshToken(ctx, t)
@@ -359,7 +377,7 @@ func (o ops) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error
 
 // GetRefreshToken implements store.Ops.
 func (o ops) GetRefreshToken(ctx context.Context, hash []byte) (_ store.RefreshToken, err error) {
-	if err = o.f.step("GetRefreshToken"); err != nil {
+	if err = o.f.step(ctx, "GetRefreshToken"); err != nil {
 		return
 	}
 	return o.o.GetRefreshToken(ctx, hash)
@@ -367,7 +385,7 @@ func (o ops) GetRefreshToken(ctx context.Context, hash []byte) (_ store.RefreshT
 
 // GetRefreshFamilyHead implements store.Ops.
 func (o ops) GetRefreshFamilyHead(ctx context.Context, familyID string) (_ store.RefreshToken, err error) {
-	if err = o.f.step("GetRefreshFamilyHead"); err != nil {
+	if err = o.f.step(ctx, "GetRefreshFamilyHead"); err != nil {
 		return
 	}
 	return o.o.GetRefreshFamilyHead(ctx, familyID)
@@ -375,7 +393,7 @@ func (o ops) GetRefreshFamilyHead(ctx context.Context, familyID string) (_ store
 
 // RotateRefreshToken implements store.Ops.
 func (o ops) RotateRefreshToken(ctx context.Context, oldID, reason string, next store.RefreshToken) (_ bool, err error) {
-	if err = o.f.step("RotateRefreshToken"); err != nil {
+	if err = o.f.step(ctx, "RotateRefreshToken"); err != nil {
 		return
 	}
 	return o.o.RotateRefreshToken(ctx, oldID, reason, next)
@@ -383,7 +401,7 @@ func (o ops) RotateRefreshToken(ctx context.Context, oldID, reason string, next 
 
 // RevokeRefreshFamily implements store.Ops.
 func (o ops) RevokeRefreshFamily(ctx context.Context, familyID, reason string, at time.Time) (_ int64, err error) {
-	if err = o.f.step("RevokeRefreshFamily"); err != nil {
+	if err = o.f.step(ctx, "RevokeRefreshFamily"); err != nil {
 		return
 	}
 	return o.o.RevokeRefreshFamily(ctx, familyID, reason, at)
@@ -391,7 +409,7 @@ func (o ops) RevokeRefreshFamily(ctx context.Context, familyID, reason string, a
 
 // RevokeRefreshTokens implements store.Ops.
 func (o ops) RevokeRefreshTokens(ctx context.Context, grantIDs []string, reason string, at time.Time) (_ int64, err error) {
-	if err = o.f.step("RevokeRefreshTokens"); err != nil {
+	if err = o.f.step(ctx, "RevokeRefreshTokens"); err != nil {
 		return
 	}
 	return o.o.RevokeRefreshTokens(ctx, grantIDs, reason, at)
@@ -399,7 +417,7 @@ func (o ops) RevokeRefreshTokens(ctx context.Context, grantIDs []string, reason 
 
 // MarkRefreshTokenReuseReported implements store.Ops.
 func (o ops) MarkRefreshTokenReuseReported(ctx context.Context, id string, at time.Time) (_ bool, err error) {
-	if err = o.f.step("MarkRefreshTokenReuseReported"); err != nil {
+	if err = o.f.step(ctx, "MarkRefreshTokenReuseReported"); err != nil {
 		return
 	}
 	return o.o.MarkRefreshTokenReuseReported(ctx, id, at)
@@ -407,7 +425,7 @@ func (o ops) MarkRefreshTokenReuseReported(ctx context.Context, id string, at ti
 
 // AppendAuditEvents implements store.Ops.
 func (o ops) AppendAuditEvents(ctx context.Context, events []store.AuditEvent) error {
-	if err := o.f.step("AppendAuditEvents"); err != nil {
+	if err := o.f.step(ctx, "AppendAuditEvents"); err != nil {
 		return err
 	}
 	return o.o.AppendAuditEvents(ctx, events)
@@ -415,7 +433,7 @@ func (o ops) AppendAuditEvents(ctx context.Context, events []store.AuditEvent) e
 
 // ListAuditEvents implements store.Ops.
 func (o ops) ListAuditEvents(ctx context.Context, f store.AuditFilter, p store.Page) (_ store.AuditPage, err error) {
-	if err = o.f.step("ListAuditEvents"); err != nil {
+	if err = o.f.step(ctx, "ListAuditEvents"); err != nil {
 		return
 	}
 	return o.o.ListAuditEvents(ctx, f, p)
@@ -423,7 +441,7 @@ func (o ops) ListAuditEvents(ctx context.Context, f store.AuditFilter, p store.P
 
 // DeleteExpiredAuthRequests implements store.Ops.
 func (o ops) DeleteExpiredAuthRequests(ctx context.Context, before time.Time, limit int) (_ int64, err error) {
-	if err = o.f.step("DeleteExpiredAuthRequests"); err != nil {
+	if err = o.f.step(ctx, "DeleteExpiredAuthRequests"); err != nil {
 		return
 	}
 	return o.o.DeleteExpiredAuthRequests(ctx, before, limit)
@@ -431,7 +449,7 @@ func (o ops) DeleteExpiredAuthRequests(ctx context.Context, before time.Time, li
 
 // DeleteAbandonedGrants implements store.Ops.
 func (o ops) DeleteAbandonedGrants(ctx context.Context, before time.Time, limit int) (_ int64, err error) {
-	if err = o.f.step("DeleteAbandonedGrants"); err != nil {
+	if err = o.f.step(ctx, "DeleteAbandonedGrants"); err != nil {
 		return
 	}
 	return o.o.DeleteAbandonedGrants(ctx, before, limit)
@@ -439,7 +457,7 @@ func (o ops) DeleteAbandonedGrants(ctx context.Context, before time.Time, limit 
 
 // DeleteExpiredAuthCodes implements store.Ops.
 func (o ops) DeleteExpiredAuthCodes(ctx context.Context, before time.Time, limit int) (_ int64, err error) {
-	if err = o.f.step("DeleteExpiredAuthCodes"); err != nil {
+	if err = o.f.step(ctx, "DeleteExpiredAuthCodes"); err != nil {
 		return
 	}
 	return o.o.DeleteExpiredAuthCodes(ctx, before, limit)
@@ -447,7 +465,7 @@ func (o ops) DeleteExpiredAuthCodes(ctx context.Context, before time.Time, limit
 
 // DeleteRefreshTokens implements store.Ops.
 func (o ops) DeleteRefreshTokens(ctx context.Context, revokedBefore, expiredBefore time.Time, limit int) (_ int64, err error) {
-	if err = o.f.step("DeleteRefreshTokens"); err != nil {
+	if err = o.f.step(ctx, "DeleteRefreshTokens"); err != nil {
 		return
 	}
 	return o.o.DeleteRefreshTokens(ctx, revokedBefore, expiredBefore, limit)
@@ -455,7 +473,7 @@ func (o ops) DeleteRefreshTokens(ctx context.Context, revokedBefore, expiredBefo
 
 // DeleteRevokedGrants implements store.Ops.
 func (o ops) DeleteRevokedGrants(ctx context.Context, before time.Time, limit int) (_ int64, err error) {
-	if err = o.f.step("DeleteRevokedGrants"); err != nil {
+	if err = o.f.step(ctx, "DeleteRevokedGrants"); err != nil {
 		return
 	}
 	return o.o.DeleteRevokedGrants(ctx, before, limit)
@@ -463,7 +481,7 @@ func (o ops) DeleteRevokedGrants(ctx context.Context, before time.Time, limit in
 
 // DeleteOrphanClients implements store.Ops.
 func (o ops) DeleteOrphanClients(ctx context.Context, registeredBefore time.Time, limit int) (_ int64, err error) {
-	if err = o.f.step("DeleteOrphanClients"); err != nil {
+	if err = o.f.step(ctx, "DeleteOrphanClients"); err != nil {
 		return
 	}
 	return o.o.DeleteOrphanClients(ctx, registeredBefore, limit)
@@ -471,7 +489,7 @@ func (o ops) DeleteOrphanClients(ctx context.Context, registeredBefore time.Time
 
 // DeleteAuditEvents implements store.Ops.
 func (o ops) DeleteAuditEvents(ctx context.Context, before time.Time, limit int) (_ int64, err error) {
-	if err = o.f.step("DeleteAuditEvents"); err != nil {
+	if err = o.f.step(ctx, "DeleteAuditEvents"); err != nil {
 		return
 	}
 	return o.o.DeleteAuditEvents(ctx, before, limit)
