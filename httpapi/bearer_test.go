@@ -274,10 +274,11 @@ func TestBearerFaults(t *testing.T) {
 		if count.Calls() == 0 {
 			t.Fatal("the Verifier made no store call")
 		}
-		for k := 1; k <= count.Calls(); k++ {
+		for _, f := range faults(count.Calls()) {
+			k := f.k
 			next := &protected{}
 			before := e.Snapshot()
-			rec := serve(newBearer(t, e.VerifierOver(faultstore.Wrap(e.Store, k))).Middleware(next), r)
+			rec := f.serve(newBearer(t, e.VerifierOver(f.store(e.Store))).Middleware(next), r)
 			checkRefusal(t, rec, http.StatusInternalServerError, "", "server_error")
 			if next.calls.Load() != 0 {
 				t.Errorf("step %d: next was called", k)

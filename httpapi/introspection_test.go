@@ -225,8 +225,9 @@ func TestIntrospectionFaults(t *testing.T) {
 				e := newEnv(t, db)
 				r = tt.setup(e)
 				before := e.Snapshot()
-				for k := 1; k <= len(calls); k++ {
-					rec := serve(e.handlerOver(faultstore.Wrap(e.Store, k)).Introspection(), r)
+				for _, f := range faults(len(calls)) {
+					k := f.k
+					rec := f.serve(e.handlerOver(f.store(e.Store)).Introspection(), r)
 					wantError(t, rec, http.StatusInternalServerError, "server_error")
 					wantNoStore(t, rec)
 					body := rec.Body.String()

@@ -328,9 +328,10 @@ func TestPageFaults(t *testing.T) {
 					t.Fatalf("without a failure: %d %s, want %d", rec.Code, rec.Body, tc.want)
 				}
 				r := tc.r()
-				for k := 1; k <= count.Calls(); k++ {
+				for _, f := range faults(count.Calls()) {
+					k := f.k
 					before := e.Snapshot()
-					body := wantPage(t, serve(e.sessionsOver(faultstore.Wrap(e.Store, k)).Page(), r),
+					body := wantPage(t, f.serve(e.sessionsOver(f.store(e.Store)).Page(), r),
 						http.StatusInternalServerError)
 					if strings.Contains(body, "faultstore") {
 						t.Errorf("step %d: the page shows the internal error", k)

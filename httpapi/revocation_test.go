@@ -212,8 +212,9 @@ func TestRevocationFaults(t *testing.T) {
 				e := newEnv(t, db)
 				r = tt.setup(e)
 				before := e.Snapshot()
-				for k := 1; k <= len(calls); k++ {
-					rec := serve(e.handlerOver(faultstore.Wrap(e.Store, k)).Revocation(), r)
+				for _, f := range faults(len(calls)) {
+					k := f.k
+					rec := f.serve(e.handlerOver(f.store(e.Store)).Revocation(), r)
 					wantError(t, rec, http.StatusInternalServerError, "server_error")
 					wantNoStore(t, rec)
 					if strings.Contains(rec.Body.String(), "gk_") || strings.Contains(rec.Body.String(), "eyJ") {

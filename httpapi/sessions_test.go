@@ -562,12 +562,12 @@ func TestSessionsFaults(t *testing.T) {
 					t.Fatal("the request made no store call")
 				}
 				r := tc.r()
-				for k := 1; k <= calls; k++ {
-					fs := faultstore.Wrap(e.Store, k)
+				for _, f := range faults(calls) {
+					k := f.k
 					mux := http.NewServeMux()
-					e.sessionsOver(fs).Mount(mux)
+					e.sessionsOver(f.store(e.Store)).Mount(mux)
 					before := e.Snapshot()
-					rec := serve(mux, r)
+					rec := f.serve(mux, r)
 					wantError(t, rec, http.StatusInternalServerError, "server_error")
 					wantNoStore(t, rec)
 					if strings.Contains(rec.Body.String(), "faultstore") {
