@@ -111,10 +111,11 @@ func (r *Resolver) fetch(ctx context.Context, id string) (fetched, error) {
 	req.Header.Set("Accept", "application/json")
 	resp, err := r.http.Do(req)
 	if err != nil {
-		if errors.Is(err, ErrForbiddenAddress) {
-			return fetched{}, fmt.Errorf("%w: %w", ErrForbiddenAddress, unwrapURL(err))
+		err = unwrapURL(err)
+		if errors.Is(err, ErrForbiddenAddress) || errors.Is(err, ErrFetch) { // refused or failed by dial
+			return fetched{}, err
 		}
-		return fetched{}, fmt.Errorf("%w: %w", ErrFetch, unwrapURL(err))
+		return fetched{}, fmt.Errorf("%w: %w", ErrFetch, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
