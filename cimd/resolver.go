@@ -178,20 +178,23 @@ func (r *Resolver) Client(ctx context.Context, clientID string) (store.Client, e
 	}
 }
 
-// run resolves id for cl and caches the outcome.
+// run resolves id for cl and caches the outcome before the waiting
+// callers see it. A lifetime counts from the request, not the answer (as
+// RFC 9111 §4.2.3 ages a response from its request time).
 func (r *Resolver) run(ctx context.Context, id string, cl *call) {
+	start := r.cfg.Now()
 	c, lifetime, err := r.resolve(ctx, id)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	switch {
+	case err == nil:
+		r.cache.put(entry{id: id, expires: start.Add(lifetime)})
+	case refusal(err):
+		r.cache.put(entry{id: id, expires: start.Add(r.cfg.MinAge), err: err})
+	}
 	delete(r.calls, id)
 	cl.c, cl.err = c, err
 	close(cl.done)
-	switch {
-	case err == nil:
-		r.cache.put(entry{id: id, expires: r.cfg.Now().Add(lifetime)})
-	case refusal(err):
-		r.cache.put(entry{id: id, expires: r.cfg.Now().Add(r.cfg.MinAge), err: err})
-	}
 }
 
 // refusal reports whether err is the document's fault (and so remembered

@@ -16,6 +16,7 @@ import (
 	"github.com/grantkit/grantkit"
 	"github.com/grantkit/grantkit/cimd"
 	"github.com/grantkit/grantkit/grant"
+	"github.com/grantkit/grantkit/internal/faultstore"
 	"github.com/grantkit/grantkit/internal/testdb"
 	"github.com/grantkit/grantkit/internal/testenv"
 	"github.com/grantkit/grantkit/store"
@@ -438,4 +439,53 @@ func TestResolverHostClient(t *testing.T) {
 	if d.requests.Load() != 0 {
 		t.Errorf("the server got %d requests, want none", d.requests.Load())
 	}
+}
+
+// TestResolverStoreFailure fails each store step of a first resolution in
+// turn: the error stays server_error (never invalid_client, never a cimd
+// sentinel), no client is stored, and the failure is not remembered — the
+// next call, with the store healthy, resolves.
+func TestResolverStoreFailure(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		e := testenv.New(t, db)
+		var base string
+		d := newDocServer(t, func(w http.ResponseWriter, r *http.Request) {
+			serveJSON(w, doc(base+r.URL.Path), "max-age=600")
+		})
+		base = d.base
+		for failAt := 1; ; failAt++ {
+			if failAt > 20 {
+				t.Fatal("a resolution never succeeded")
+			}
+			fs := faultstore.Wrap(e.Store, failAt)
+			cfg := d.config(e)
+			cfg.Grants = e.ManagerOver(fs)
+			r := newResolver(t, cfg)
+			id := d.id(fmt.Sprintf("/fail%d.json", failAt))
+			_, err := r.Client(context.Background(), id)
+			if err == nil {
+				if failAt == 1 {
+					t.Fatal("no store step was failed")
+				}
+				break
+			}
+			if !errors.Is(err, faultstore.ErrInjected) {
+				t.Fatalf("failAt %d: %v, want the injected failure", failAt, err)
+			}
+			for _, s := range []error{cimd.ErrFetch, cimd.ErrInvalidDocument, cimd.ErrForbiddenAddress, cimd.ErrTooLarge} {
+				if errors.Is(err, s) {
+					t.Errorf("failAt %d: a store failure wraps %v", failAt, s)
+				}
+			}
+			if code, status := grantkit.ErrorCode(err); code != grantkit.CodeServerError || status != http.StatusInternalServerError {
+				t.Errorf("failAt %d: ErrorCode = %s %d, want server_error 500", failAt, code, status)
+			}
+			wantNoClient(t, e, id)
+			// The wrapper fails one step only: a retry, not answered from a
+			// remembered failure, resolves.
+			if _, err := r.Client(context.Background(), id); err != nil {
+				t.Errorf("failAt %d: retry: %v", failAt, err)
+			}
+		}
+	})
 }
