@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/grantkit/grantkit/cimd"
 	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/session"
 	"github.com/grantkit/grantkit/store"
@@ -41,10 +42,20 @@ type mapping struct {
 	status int
 }
 
-// errorTable maps every sentinel of grant, token, session, store and sweep.
+// errorTable maps every sentinel of cimd, grant, token, session, store and
+// sweep.
 // More specific sentinels come before those they wrap. A test parses those
 // packages and fails when one of their exported Err… variables is missing.
 var errorTable = []mapping{
+	// Client ID Metadata Documents (package cimd): a document that cannot
+	// be fetched or is refused leaves the client unidentified. First, as
+	// ErrInvalidDocument may wrap grant's metadata refusals.
+	{cimd.ErrNotClientIDURL, CodeInvalidClient, http.StatusUnauthorized},
+	{cimd.ErrFetch, CodeInvalidClient, http.StatusUnauthorized},
+	{cimd.ErrForbiddenAddress, CodeInvalidClient, http.StatusUnauthorized},
+	{cimd.ErrTooLarge, CodeInvalidClient, http.StatusUnauthorized},
+	{cimd.ErrInvalidDocument, CodeInvalidClient, http.StatusUnauthorized},
+
 	// Authorization and registration (package grant).
 	{grant.ErrInvalidRequest, CodeInvalidRequest, http.StatusBadRequest},
 	{grant.ErrInvalidClient, CodeInvalidClient, http.StatusUnauthorized},
@@ -100,8 +111,8 @@ var errorTable = []mapping{
 	{sweep.ErrBusy, CodeTemporarilyUnavailable, http.StatusServiceUnavailable},
 }
 
-// ErrorCode maps an error returned by package grant, token, session, store
-// or sweep to the OAuth 2.0 error code and HTTP status to answer it with:
+// ErrorCode maps an error returned by package cimd, grant, token, session,
+// store or sweep to the OAuth 2.0 error code and HTTP status to answer it with:
 // RFC 6749 §4.1.2.1 at the authorization endpoint, §5.2 at the token
 // endpoint (with RFC 8707 §2's invalid_target), RFC 6750 §3.1 on the
 // resource side (invalid_token 401, insufficient_scope 403), RFC 7591

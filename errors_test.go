@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/grantkit/grantkit/cimd"
 	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/internal/testenv"
 	"github.com/grantkit/grantkit/session"
@@ -31,6 +32,12 @@ var sentinels = map[string]struct {
 	err  error
 	want answer
 }{
+	"cimd.ErrNotClientIDURL":   {cimd.ErrNotClientIDURL, answer{"invalid_client", 401}},
+	"cimd.ErrFetch":            {cimd.ErrFetch, answer{"invalid_client", 401}},
+	"cimd.ErrForbiddenAddress": {cimd.ErrForbiddenAddress, answer{"invalid_client", 401}},
+	"cimd.ErrTooLarge":         {cimd.ErrTooLarge, answer{"invalid_client", 401}},
+	"cimd.ErrInvalidDocument":  {cimd.ErrInvalidDocument, answer{"invalid_client", 401}},
+
 	"grant.ErrInvalidRequest":        {grant.ErrInvalidRequest, answer{"invalid_request", 400}},
 	"grant.ErrInvalidClient":         {grant.ErrInvalidClient, answer{"invalid_client", 401}},
 	"grant.ErrUnauthorizedClient":    {grant.ErrUnauthorizedClient, answer{"unauthorized_client", 400}},
@@ -81,7 +88,7 @@ var sentinels = map[string]struct {
 }
 
 // mappedPackages are the directories whose sentinels ErrorCode maps.
-var mappedPackages = []string{"grant", "token", "session", "store", "sweep"}
+var mappedPackages = []string{"cimd", "grant", "token", "session", "store", "sweep"}
 
 // TestEverySentinelMapped fails when a package grows an exported Err…
 // variable that is not in the sentinels table above, or when a sentinel of
@@ -135,6 +142,8 @@ func TestErrorCode(t *testing.T) {
 		{"joined store failure", errors.Join(errors.New("token: liveness check failed"), errors.New("timeout")), answer{"server_error", 500}},
 		{"reuse is invalid_grant", fmt.Errorf("x: %w", gktoken.ErrReused), answer{"invalid_grant", 400}},
 		{"session not found is not a bare store not-found", session.ErrNotFound, answer{"not_found", 404}},
+		{"a CIMD document refused for its redirect URI is invalid_client",
+			fmt.Errorf("%w: %w", cimd.ErrInvalidDocument, grant.ErrInvalidRedirectURI), answer{"invalid_client", 401}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, status := ErrorCode(tc.err)

@@ -83,6 +83,30 @@ type Pending struct {
 	// DecisionURL is where the consent form posts (Config.DecisionPath
 	// under the issuer).
 	DecisionURL string
+	// RedirectHost is where the answer goes, for the page to show: the
+	// host (and port) of Request.RedirectURI, or its scheme followed by
+	// ':' for a private-use URI (RFC 8252 §7.1), as the connected-clients
+	// page shows it.
+	RedirectHost string
+	// LocalhostOnly is true when every redirect URI of the client is an
+	// http URI of a loopback host (localhost, 127.0.0.1, [::1]): the
+	// code goes to whatever listens on the user's machine, so a page
+	// should warn, all the more for a client whose name is self-reported
+	// (a Client ID Metadata Document anyone may publish can claim any
+	// name).
+	LocalhostOnly bool
+}
+
+// localhostOnly reports whether every one of uris is an http URI of a
+// loopback host (none: false).
+func localhostOnly(uris []string) bool {
+	for _, raw := range uris {
+		u, err := url.Parse(raw)
+		if err != nil || u.Scheme != "http" || !loopbackHost(u.Hostname()) {
+			return false
+		}
+	}
+	return len(uris) > 0
 }
 
 // Errors of the authorize and decision endpoints, shown to the user.
@@ -119,7 +143,7 @@ func (h *Handler) Authorize() http.Handler {
 			h.showError(w, r, endpointAuthorize, errNoAuthorizer)
 			return
 		}
-		req, err := h.ParseAuthorize(r)
+		req, client, err := h.parseAuthorize(r)
 		if err != nil {
 			h.authorizeError(w, r, endpointAuthorize, err)
 			return
@@ -144,7 +168,8 @@ func (h *Handler) Authorize() http.Handler {
 			return
 		}
 		h.cfg.Authorizer.Consent(w, r, Pending{ID: a.Request.ID, Request: req, Login: login, Reused: a.Reused,
-			DecisionURL: h.issuer + h.decisionPath()})
+			DecisionURL: h.issuer + h.decisionPath(), RedirectHost: redirectHost(req.RedirectURI),
+			LocalhostOnly: localhostOnly(client.RedirectURIs)})
 	})
 }
 

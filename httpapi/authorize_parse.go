@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/grantkit/grantkit/cimd"
 	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/store"
 	"github.com/grantkit/grantkit/token"
@@ -110,39 +111,62 @@ var (
 // is not one absolute URI without fragment (invalid_target, RFC 8707 §2),
 // a client not registered for the code flow (unauthorized_client), and the
 // rest of grant.CheckRequest. A store failure reading the client is
-// returned as is (server_error, shown to the user). It touches no state.
+// returned as is (server_error, shown to the user).
+//
+// When Config.ClientIDMetadata is set, a client_id that is a client
+// identifier URL (cimd.IsClientIDURL) is resolved through it first, which
+// may fetch the client's metadata document and store or update the client
+// (draft-ietf-oauth-client-id-metadata-document); a document that cannot
+// be fetched or is refused is an error wrapping a cimd sentinel
+// (invalid_client, shown to the user: no redirect URI is trusted yet).
+// Otherwise it touches no state.
 func (h *Handler) ParseAuthorize(r *http.Request) (AuthorizeRequest, error) {
+	req, _, err := h.parseAuthorize(r)
+	return req, err
+}
+
+// parseAuthorize is ParseAuthorize, also returning the client.
+func (h *Handler) parseAuthorize(r *http.Request) (AuthorizeRequest, store.Client, error) {
 	var raw string
 	switch r.Method {
 	case http.MethodGet:
 		raw = r.URL.RawQuery
 	case http.MethodPost:
 		if !formContentType(r) {
-			return AuthorizeRequest{}, ErrContentType
+			return AuthorizeRequest{}, store.Client{}, ErrContentType
 		}
 		body, err := readBody(nil, r)
 		if err != nil {
-			return AuthorizeRequest{}, err
+			return AuthorizeRequest{}, store.Client{}, err
 		}
 		raw = string(body)
 	default:
-		return AuthorizeRequest{}, ErrMethodNotAllowed
+		return AuthorizeRequest{}, store.Client{}, ErrMethodNotAllowed
 	}
 	p, err := parseAuthorizeParams(raw)
 	if err != nil {
-		return AuthorizeRequest{}, err
+		return AuthorizeRequest{}, store.Client{}, err
 	}
 	if len(p.clientID) > grant.MaxIdentifierLength {
-		return AuthorizeRequest{}, ErrUnknownClient
+		return AuthorizeRequest{}, store.Client{}, ErrUnknownClient
 	}
-	c, err := h.grants.Client(r.Context(), p.clientID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return AuthorizeRequest{}, ErrUnknownClient
-	case err != nil:
-		return AuthorizeRequest{}, fmt.Errorf("httpapi: reading client: %w", err)
+	var c store.Client
+	if h.cfg.ClientIDMetadata != nil && cimd.IsClientIDURL(p.clientID) {
+		c, err = h.cfg.ClientIDMetadata.Client(r.Context(), p.clientID)
+		if err != nil {
+			return AuthorizeRequest{}, store.Client{}, fmt.Errorf("httpapi: resolving the client id metadata document: %w", err)
+		}
+	} else {
+		c, err = h.grants.Client(r.Context(), p.clientID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return AuthorizeRequest{}, store.Client{}, ErrUnknownClient
+		case err != nil:
+			return AuthorizeRequest{}, store.Client{}, fmt.Errorf("httpapi: reading client: %w", err)
+		}
 	}
-	return checkAuthorize(p, c, h.cfg.Resources)
+	req, err := checkAuthorize(p, c, h.cfg.Resources)
+	return req, c, err
 }
 
 // formContentType reports whether r's body is declared

@@ -336,7 +336,7 @@ func TestApprove(t *testing.T) {
 					RedirectURI: testenv.RedirectURI, Scopes: []string{"read"}, State: "xyz",
 					CodeChallenge: testenv.Challenge, CodeChallengeMethod: "S256", Resource: testenv.Resource,
 				}, Login: httpapi.Login{Subject: "alice", SubjectKind: "user"},
-					DecisionURL: testenv.Issuer + httpapi.DefaultDecisionPath}
+					DecisionURL: testenv.Issuer + httpapi.DefaultDecisionPath, RedirectHost: "app.example"}
 				if d := cmp.Diff(want, p); d != "" {
 					t.Errorf("pending (-want +got):\n%s", d)
 				}

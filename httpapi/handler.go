@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/grantkit/grantkit/cimd"
 	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/session"
 	"github.com/grantkit/grantkit/token"
@@ -86,6 +87,13 @@ type Config struct {
 	// refusal and may be shown, a 5xx one's must not be. Default: a
 	// plain-text page with the code and description.
 	AuthorizeErrorPage func(w http.ResponseWriter, r *http.Request, err error)
+	// ClientIDMetadata, when set, resolves client ids that are https URLs
+	// (cimd.IsClientIDURL) at the authorization endpoint by fetching their
+	// Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-
+	// document), and the metadata advertises
+	// client_id_metadata_document_supported. The clients it stores are
+	// dynamic and public; the token endpoint finds them like any other.
+	ClientIDMetadata *cimd.Resolver
 	// Resources, when set, are the only RFC 8707 resource indicators an
 	// authorization request may name (others are invalid_target); when it
 	// holds exactly one, a request naming none gets that one.

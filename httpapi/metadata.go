@@ -40,6 +40,9 @@ type serverMetadata struct {
 	IntrospectionEndpointAuthMethodsSupported  []string `json:"introspection_endpoint_auth_methods_supported"`
 	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
 	AuthorizationResponseISSParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
+	// ClientIDMetadataDocumentSupported is draft-ietf-oauth-client-id-
+	// metadata-document's server metadata, sent only when true.
+	ClientIDMetadataDocumentSupported bool `json:"client_id_metadata_document_supported,omitempty"`
 }
 
 // Client authentication methods (RFC 7591 §2 token_endpoint_auth_method).
@@ -66,8 +69,10 @@ func (h *Handler) MetadataPath() string {
 // Metadata returns the authorization server metadata endpoint (RFC 8414
 // §3): GET or HEAD, a JSON document naming the issuer exactly as configured
 // and every endpoint (issuer + Paths), S256 as the only PKCE method (RFC
-// 7636 §4.2), and authorization_response_iss_parameter_supported (RFC 9207
-// §3). It is public and cacheable (Cache-Control: public).
+// 7636 §4.2), authorization_response_iss_parameter_supported (RFC 9207
+// §3), and client_id_metadata_document_supported when
+// Config.ClientIDMetadata is set. It is public and cacheable
+// (Cache-Control: public).
 func (h *Handler) Metadata() http.Handler {
 	auth := []string{AuthMethodNone, AuthMethodBasic, AuthMethodPost}
 	doc := serverMetadata{
@@ -89,6 +94,7 @@ func (h *Handler) Metadata() http.Handler {
 		IntrospectionEndpointAuthMethodsSupported:  []string{AuthMethodBasic, AuthMethodPost},
 		CodeChallengeMethodsSupported:              []string{grant.CodeChallengeS256},
 		AuthorizationResponseISSParameterSupported: true,
+		ClientIDMetadataDocumentSupported:          h.cfg.ClientIDMetadata != nil,
 	}
 	// Only what Mount serves is advertised: no authorization endpoint
 	// without an Authorizer, no registration endpoint when disabled.

@@ -16,6 +16,7 @@ var consentPage = template.Must(template.New("consent").Parse(`<!doctype html>
 <h1>Authorize “{{.Client}}”{{if not .Verified}} <small>(unverified name)</small>{{end}}?</h1>
 <p>Logged in as <strong>{{.Subject}}</strong>.</p>
 {{if not .Verified}}<p>This client registered itself: its name is its own claim, not checked by this server.</p>{{end}}
+{{if .LocalhostOnly}}<p><strong>Warning:</strong> this client only sends you back to <code>localhost</code>: the authorization goes to whatever program runs on your computer, whatever name it claims. Approve only if you started it yourself.</p>{{end}}
 <dl>
 <dt>Client id</dt><dd><code>{{.ClientID}}</code></dd>
 <dt>Sends you back to</dt><dd><code>{{.RedirectHost}}</code></dd>
@@ -35,7 +36,7 @@ var consentPage = template.Must(template.New("consent").Parse(`<!doctype html>
 // consentData is what consentPage is executed with.
 type consentData struct {
 	Client, ClientID, Subject, RedirectHost, Resource string
-	Verified, Reused                                  bool
+	Verified, Reused, LocalhostOnly                   bool
 	Scopes                                            []string
 	Action, RequestField, RequestID                   string
 	DecisionField, Approve, Deny                      string
@@ -43,21 +44,22 @@ type consentData struct {
 
 // showConsent answers with the consent page for p: the client's name
 // (marked unverified for a dynamically registered one), the host its
-// redirect URI points to, the scopes and resource, and the form that posts
+// redirect URI points to, a warning when every redirect URI of the client
+// is a localhost one, the scopes and resource, and the form that posts
 // the decision to p.DecisionURL.
 func showConsent(w http.ResponseWriter, p httpapi.Pending) {
-	host, origin := p.Request.RedirectURI, ""
+	origin := ""
 	if u, err := url.Parse(p.Request.RedirectURI); err == nil {
 		if u.Host != "" {
-			host, origin = u.Host, u.Scheme+"://"+u.Host
+			origin = u.Scheme + "://" + u.Host
 		} else {
-			host, origin = u.Scheme+":", u.Scheme+":"
+			origin = u.Scheme + ":"
 		}
 	}
 	d := consentData{
 		Client: p.Request.Client.Name, ClientID: p.Request.Client.ID, Subject: p.Login.Subject,
-		RedirectHost: host, Resource: p.Request.Resource, Verified: p.Request.Client.NameVerified,
-		Reused: p.Reused, Scopes: p.Request.Scopes,
+		RedirectHost: p.RedirectHost, Resource: p.Request.Resource, Verified: p.Request.Client.NameVerified,
+		Reused: p.Reused, Scopes: p.Request.Scopes, LocalhostOnly: p.LocalhostOnly,
 		Action: p.DecisionURL, RequestField: httpapi.DecisionRequestField, RequestID: p.ID,
 		DecisionField: httpapi.DecisionField, Approve: httpapi.DecisionApprove, Deny: httpapi.DecisionDeny,
 	}

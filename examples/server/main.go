@@ -30,6 +30,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/grantkit/grantkit/cimd"
 	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/httpapi"
 	"github.com/grantkit/grantkit/session"
@@ -244,9 +245,16 @@ func build(ctx context.Context, s store.Store, o options, issuer string) (*http.
 	auth := &authorizer{logins: newLogins(strings.HasPrefix(issuer, "https:")), devSubject: o.devLogin}
 	paths := httpapi.DefaultPaths
 	paths.Sessions, paths.Page = sessionsPath, pagePath
+	// MCP clients may use the URL of their Client ID Metadata Document as
+	// their client id; the default resolver fetches only from public
+	// addresses, follows no redirect and bounds size, time and cache.
+	clientIDs, err := cimd.New(cimd.Config{Grants: grants, ScopesSupported: scopes})
+	if err != nil {
+		return nil, nil, err
+	}
 	h, err := httpapi.New(httpapi.Config{
 		Grants: grants, Tokens: tokens, Minter: minter, Issuer: issuer, Paths: paths,
-		Authorizer: auth, Resources: []string{resource}, ScopesSupported: scopes,
+		Authorizer: auth, Resources: []string{resource}, ScopesSupported: scopes, ClientIDMetadata: clientIDs,
 		RegistrationLimit: newRateLimit(o.registrationLimit, time.Minute).allow,
 		Sessions:          sessions, Caller: auth.caller,
 	})
