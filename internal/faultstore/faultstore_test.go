@@ -146,13 +146,12 @@ func TestStall(t *testing.T) {
 	f := faultstore.Stall(nil, 1)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Millisecond)
 	defer cancel()
-	begin := time.Now()
 	_, err := f.GetGrant(ctx, "g")
 	if !errors.Is(err, faultstore.ErrInjected) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("stalled step: %v, want ErrInjected and context.DeadlineExceeded", err)
 	}
-	if waited := time.Since(begin); waited < 30*time.Millisecond {
-		t.Errorf("the stalled step returned after %s, before its context ended", waited)
+	if ctx.Err() == nil {
+		t.Error("the stalled step returned before its context ended")
 	}
 	if d := cmp.Diff([]string{"GetGrant"}, f.Trace()); d != "" {
 		t.Errorf("trace (-want +got):\n%s", d)
