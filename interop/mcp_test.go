@@ -126,12 +126,12 @@ func TestMCPClient(t *testing.T) {
 				if diff := cmp.Diff(want, stepUp); diff != "" {
 					t.Errorf("the admin call's first answer (-want +got):\n%s", diff)
 				}
-				if f.calls() != 2 || !slices.Equal(f.lastScopes(), []string{"mcp:tools", "mcp:admin"}) {
+				if f.calls() != 2 || !sameScopes(f.lastScopes(), "mcp:tools", "mcp:admin") {
 					t.Errorf("step-up: %d authorizations, the last for %q; want 2, for mcp:tools mcp:admin", f.calls(), f.lastScopes())
 				}
 				admin := callWhoami(t, ctx, cs)
 				if admin.Subject != "alice" || admin.GrantID == me.GrantID ||
-					!slices.Equal(admin.Scopes, []string{"mcp:tools", "mcp:admin"}) {
+					!sameScopes(admin.Scopes, "mcp:tools", "mcp:admin") {
 					t.Fatalf("whoami after step-up: %+v, want a new grant with both scopes", admin)
 				}
 
@@ -247,6 +247,13 @@ func (f *fetcher) calls() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.n
+}
+
+// sameScopes reports whether got holds exactly the scopes want, in any
+// order: a scope parameter is a set (RFC 6749 §3.3), and the SDK's union
+// of the old and the challenged scopes has no fixed order.
+func sameScopes(got []string, want ...string) bool {
+	return cmp.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want)))
 }
 
 func (f *fetcher) lastScopes() []string {

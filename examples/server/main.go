@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/grantkit/grantkit/cimd"
+	"github.com/grantkit/grantkit/examples/demohost"
 	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/httpapi"
 	"github.com/grantkit/grantkit/session"
@@ -52,10 +53,7 @@ var scopes = []string{"mcp:tools", "mcp:resources"}
 
 // Paths the demo adds to httpapi.DefaultPaths.
 const (
-	sessionsPath = "/api/sessions"
-	whoamiPath   = "/api/whoami"
-	loginPath    = "/login"
-	pagePath     = "/connected-clients"
+	whoamiPath = "/api/whoami"
 )
 
 // shutdownTimeout bounds how long in-flight requests may take to finish
@@ -123,7 +121,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 		return err
 	}
 
-	s, closeStore, err := openStore(ctx, o.db, o.schema)
+	s, closeStore, err := demohost.OpenStore(ctx, o.db, o.schema)
 	if err != nil {
 		return err
 	}
@@ -145,8 +143,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	fmt.Fprintf(stdout, "metadata           %s%s\n", issuer, httpapi.WellKnownMetadata)
 	fmt.Fprintf(stdout, "authorize          %s%s (client %q, redirect URI %s)\n", issuer,
 		httpapi.DefaultPaths.Authorize, demoClientID, demoRedirect)
-	fmt.Fprintf(stdout, "login              %s%s\n", issuer, loginPath)
-	fmt.Fprintf(stdout, "connected clients  %s%s\n", issuer, pagePath)
+	fmt.Fprintf(stdout, "login              %s%s\n", issuer, demohost.LoginPath)
+	fmt.Fprintf(stdout, "connected clients  %s%s\n", issuer, demohost.PagePath)
 	fmt.Fprintf(stdout, "protected API      %s%s\n", issuer, whoamiPath)
 	if o.devLogin != "" {
 		fmt.Fprintf(stdout, "dev login          browsers without a login are %q and approve at once\n", o.devLogin)
@@ -242,9 +240,9 @@ func build(ctx context.Context, s store.Store, o options, issuer string) (*http.
 		return nil, nil, err
 	}
 
-	auth := &authorizer{logins: newLogins(strings.HasPrefix(issuer, "https:")), devSubject: o.devLogin}
+	auth := &demohost.Authorizer{Logins: demohost.NewLogins(strings.HasPrefix(issuer, "https:")), DevSubject: o.devLogin}
 	paths := httpapi.DefaultPaths
-	paths.Sessions, paths.Page = sessionsPath, pagePath
+	paths.Sessions, paths.Page = demohost.SessionsPath, demohost.PagePath
 	// MCP clients may use the URL of their Client ID Metadata Document as
 	// their client id; the default resolver fetches only from public
 	// addresses, follows no redirect and bounds size, time and cache.
@@ -255,13 +253,13 @@ func build(ctx context.Context, s store.Store, o options, issuer string) (*http.
 	h, err := httpapi.New(httpapi.Config{
 		Grants: grants, Tokens: tokens, Minter: minter, Issuer: issuer, Paths: paths,
 		Authorizer: auth, Resources: []string{resource}, ScopesSupported: scopes, ClientIDMetadata: clientIDs,
-		RegistrationLimit: newRateLimit(o.registrationLimit, time.Minute).allow,
-		Sessions:          sessions, Caller: auth.caller,
+		RegistrationLimit: demohost.NewRateLimit(o.registrationLimit, time.Minute).Allow,
+		Sessions:          sessions, Caller: auth.Caller,
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	auth.handler = h
+	auth.Handler = h
 	pr, err := httpapi.NewProtectedResource(httpapi.ProtectedResourceConfig{Resource: resource,
 		AuthorizationServers: []string{issuer}, ScopesSupported: scopes, ResourceName: "grantkit demo API"})
 	if err != nil {
@@ -276,7 +274,7 @@ func build(ctx context.Context, s store.Store, o options, issuer string) (*http.
 	mux := http.NewServeMux()
 	h.Mount(mux)
 	mountAPI(mux, pr, bearer)
-	mux.Handle(loginPath, auth.logins.handler())
+	mux.Handle(demohost.LoginPath, auth.Logins.Handler())
 	srv := &http.Server{
 		Handler:           loginFirst(auth, mux),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -291,11 +289,11 @@ func build(ctx context.Context, s store.Store, o options, issuer string) (*http.
 
 // loginFirst sends a browser that opens the connected-clients page
 // without a login to the login page, which brings it back.
-func loginFirst(auth *authorizer, next http.Handler) http.Handler {
+func loginFirst(auth *demohost.Authorizer, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == pagePath && r.Method == http.MethodGet {
-			if u, _ := auth.user(r); u == "" {
-				http.Redirect(w, r, loginPath+"?next="+url.QueryEscape(pagePath), http.StatusFound)
+		if r.URL.Path == demohost.PagePath && r.Method == http.MethodGet {
+			if u, _ := auth.User(r); u == "" {
+				http.Redirect(w, r, demohost.LoginPath+"?next="+url.QueryEscape(demohost.PagePath), http.StatusFound)
 				return
 			}
 		}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/grantkit/grantkit/examples/demohost"
 	"github.com/grantkit/grantkit/httpapi"
 	"github.com/grantkit/grantkit/internal/testdb"
 )
@@ -392,7 +393,7 @@ func TestLoginConsent(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != loginPath ||
+		if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != demohost.LoginPath ||
 			!strings.Contains(string(body), `name="username"`) {
 			t.Fatalf("authorize without a login: %d at %s, want the login page", resp.StatusCode, resp.Request.URL)
 		}
@@ -403,7 +404,7 @@ func TestLoginConsent(t *testing.T) {
 
 		// Log in: the form's POST comes back to the authorization URL,
 		// which now shows the consent page.
-		resp, err = c.PostForm(s.base+loginPath, url.Values{"username": {"bob"}, "next": {next}})
+		resp, err = c.PostForm(s.base+demohost.LoginPath, url.Values{"username": {"bob"}, "next": {next}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -446,12 +447,12 @@ func TestLoginConsent(t *testing.T) {
 				Subject  string `json:"subject"`
 			} `json:"sessions"`
 		}
-		getJSON(t, c, s.base+sessionsPath, &list)
+		getJSON(t, c, s.base+demohost.SessionsPath, &list)
 		if len(list.Sessions) != 1 || list.Sessions[0].ID != id.GrantID || list.Sessions[0].ClientID != demoClientID ||
 			list.Sessions[0].Subject != "bob" {
 			t.Fatalf("sessions %+v, want bob's grant %s", list.Sessions, id.GrantID)
 		}
-		resp, err = http.Get(s.base + sessionsPath) // no cookie
+		resp, err = http.Get(s.base + demohost.SessionsPath) // no cookie
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -459,7 +460,7 @@ func TestLoginConsent(t *testing.T) {
 		if resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("sessions without a login: %d, want 401", resp.StatusCode)
 		}
-		req, err := http.NewRequest(http.MethodDelete, s.base+sessionsPath+"/"+id.GrantID, nil)
+		req, err := http.NewRequest(http.MethodDelete, s.base+demohost.SessionsPath+"/"+id.GrantID, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -471,7 +472,7 @@ func TestLoginConsent(t *testing.T) {
 		if resp.StatusCode != http.StatusNoContent {
 			t.Fatalf("DELETE session: %d, want 204", resp.StatusCode)
 		}
-		getJSON(t, c, s.base+sessionsPath, &list)
+		getJSON(t, c, s.base+demohost.SessionsPath, &list)
 		if len(list.Sessions) != 0 {
 			t.Fatalf("sessions after revocation: %+v", list.Sessions)
 		}
@@ -479,20 +480,20 @@ func TestLoginConsent(t *testing.T) {
 
 		// The connected-clients page for the logged-in browser; another
 		// browser is sent to log in.
-		resp, err = c.Get(s.base + pagePath)
+		resp, err = c.Get(s.base + demohost.PagePath)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != pagePath {
+		if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != demohost.PagePath {
 			t.Fatalf("page: %d at %s", resp.StatusCode, resp.Request.URL)
 		}
-		resp, err = browser(t).Get(s.base + pagePath)
+		resp, err = browser(t).Get(s.base + demohost.PagePath)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.Request.URL.Path != loginPath || resp.Request.URL.Query().Get("next") != pagePath {
+		if resp.Request.URL.Path != demohost.LoginPath || resp.Request.URL.Query().Get("next") != demohost.PagePath {
 			t.Fatalf("page without a login ended at %s, want the login page", resp.Request.URL)
 		}
 	})
@@ -517,7 +518,7 @@ func TestDynamicClientUnverified(t *testing.T) {
 		t.Fatalf("registration: %d %v %+v", resp.StatusCode, err, reg)
 	}
 	c := browser(t)
-	if resp, err := c.PostForm(s.base+loginPath, url.Values{"username": {"carol"}}); err != nil {
+	if resp, err := c.PostForm(s.base+demohost.LoginPath, url.Values{"username": {"carol"}}); err != nil {
 		t.Fatal(err)
 	} else {
 		resp.Body.Close()

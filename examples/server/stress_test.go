@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grantkit/grantkit/examples/demohost"
 	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/httpapi"
 	"github.com/grantkit/grantkit/internal/invariant"
@@ -482,7 +483,7 @@ func (l *load) revoke(c *tokenChain) {
 // revokeSession revokes one of alice's connected clients on the sessions
 // API: 204, or 404 when another worker revoked it first.
 func (l *load) revokeSession(rng *rand.Rand) {
-	resp, err := l.http.Get(l.base + sessionsPath + "?limit=10")
+	resp, err := l.http.Get(l.base + demohost.SessionsPath + "?limit=10")
 	if err != nil {
 		l.bad("sessions: %v", err)
 		return
@@ -503,7 +504,7 @@ func (l *load) revokeSession(rng *rand.Rand) {
 		return
 	}
 	id := listing.Sessions[rng.IntN(len(listing.Sessions))].ID
-	req, _ := http.NewRequest(http.MethodDelete, l.base+sessionsPath+"/"+url.PathEscape(id), nil)
+	req, _ := http.NewRequest(http.MethodDelete, l.base+demohost.SessionsPath+"/"+url.PathEscape(id), nil)
 	resp, err = l.http.Do(req)
 	if err != nil {
 		l.bad("session revoke: %v", err)

@@ -52,6 +52,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/grantkit/grantkit/examples/demohost"
 	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/httpapi"
 	"github.com/grantkit/grantkit/session"
@@ -74,10 +75,7 @@ var scopes = []string{ScopeTools, ScopeAdmin}
 
 // Paths the example adds to httpapi.DefaultPaths.
 const (
-	mcpPath      = "/mcp"
-	sessionsPath = "/api/sessions"
-	loginPath    = "/login"
-	pagePath     = "/connected-clients"
+	mcpPath = "/mcp"
 )
 
 // shutdownTimeout bounds how long in-flight requests may take to finish
@@ -146,7 +144,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	}
 	issuer = strings.TrimSuffix(issuer, "/")
 
-	s, closeStore, err := openStore(ctx, o.db, o.schema)
+	s, closeStore, err := demohost.OpenStore(ctx, o.db, o.schema)
 	if err != nil {
 		return err
 	}
@@ -167,7 +165,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	fmt.Fprintf(stdout, "issuer             %s\n", issuer)
 	fmt.Fprintf(stdout, "MCP endpoint       %s%s\n", issuer, mcpPath)
 	fmt.Fprintf(stdout, "resource metadata  %s%s%s\n", issuer, httpapi.WellKnownProtectedResource, mcpPath)
-	fmt.Fprintf(stdout, "connected clients  %s%s\n", issuer, pagePath)
+	fmt.Fprintf(stdout, "connected clients  %s%s\n", issuer, demohost.PagePath)
 	if o.devLogin != "" {
 		fmt.Fprintf(stdout, "dev login          browsers without a login are %q and approve at once\n", o.devLogin)
 	}
@@ -259,19 +257,19 @@ func build(s store.Store, o options, issuer string) (*http.Server, []worker, err
 		return nil, nil, err
 	}
 
-	auth := &authorizer{logins: newLogins(strings.HasPrefix(issuer, "https:")), devSubject: o.devLogin}
+	auth := &demohost.Authorizer{Logins: demohost.NewLogins(strings.HasPrefix(issuer, "https:")), DevSubject: o.devLogin}
 	paths := httpapi.DefaultPaths
-	paths.Sessions, paths.Page = sessionsPath, pagePath
+	paths.Sessions, paths.Page = demohost.SessionsPath, demohost.PagePath
 	h, err := httpapi.New(httpapi.Config{
 		Grants: grants, Tokens: tokens, Minter: minter, Issuer: issuer, Paths: paths,
 		Authorizer: auth, Resources: []string{resource}, ScopesSupported: scopes,
-		RegistrationLimit: newRateLimit(o.registrationLimit, time.Minute).allow,
-		Sessions:          sessions, Caller: auth.caller,
+		RegistrationLimit: demohost.NewRateLimit(o.registrationLimit, time.Minute).Allow,
+		Sessions:          sessions, Caller: auth.Caller,
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	auth.handler = h
+	auth.Handler = h
 
 	endpoint, err := newMCPEndpoint(verifier, resource, issuer, logger)
 	if err != nil {
@@ -280,7 +278,7 @@ func build(s store.Store, o options, issuer string) (*http.Server, []worker, err
 	mux := http.NewServeMux()
 	h.Mount(mux)
 	endpoint.mount(mux)
-	mux.Handle(loginPath, auth.logins.handler())
+	mux.Handle(demohost.LoginPath, auth.Logins.Handler())
 	// No ReadTimeout or WriteTimeout: the streamable transport keeps
 	// server-sent event streams open for as long as a session lasts.
 	srv := &http.Server{
@@ -295,11 +293,11 @@ func build(s store.Store, o options, issuer string) (*http.Server, []worker, err
 
 // loginFirst sends a browser that opens the connected-clients page
 // without a login to the login page, which brings it back.
-func loginFirst(auth *authorizer, next http.Handler) http.Handler {
+func loginFirst(auth *demohost.Authorizer, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == pagePath && r.Method == http.MethodGet {
-			if u, _ := auth.user(r); u == "" {
-				http.Redirect(w, r, loginPath+"?next="+url.QueryEscape(pagePath), http.StatusFound)
+		if r.URL.Path == demohost.PagePath && r.Method == http.MethodGet {
+			if u, _ := auth.User(r); u == "" {
+				http.Redirect(w, r, demohost.LoginPath+"?next="+url.QueryEscape(demohost.PagePath), http.StatusFound)
 				return
 			}
 		}

@@ -1,4 +1,4 @@
-package main
+package demohost
 
 import (
 	"crypto/rand"
@@ -15,22 +15,24 @@ const sessionCookie = "grantkit_demo_session"
 // maxUsername bounds the username the demo login accepts, in bytes.
 const maxUsername = 128
 
-// logins are the demo's login sessions: a random id, kept in a cookie,
+// Logins are the demo's login sessions: a random id, kept in a cookie,
 // for the subject who logged in. They live in memory, so a restart logs
 // everybody out.
-type logins struct {
+type Logins struct {
 	secure bool // the cookie's Secure attribute: the issuer is https
 	mu     sync.Mutex
 	byID   map[string]string
 }
 
-func newLogins(secure bool) *logins {
-	return &logins{secure: secure, byID: make(map[string]string)}
+// NewLogins returns an empty set of login sessions; secure sets the
+// cookie's Secure attribute (an https issuer).
+func NewLogins(secure bool) *Logins {
+	return &Logins{secure: secure, byID: make(map[string]string)}
 }
 
-// user returns the subject r's session cookie names; "" without a
+// User returns the subject r's session cookie names; "" without a
 // cookie or for an unknown session.
-func (l *logins) user(r *http.Request) string {
+func (l *Logins) User(r *http.Request) string {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || c.Value == "" {
 		return ""
@@ -41,7 +43,7 @@ func (l *logins) user(r *http.Request) string {
 }
 
 // start opens a session for subject and sets its cookie on w.
-func (l *logins) start(w http.ResponseWriter, subject string) {
+func (l *Logins) start(w http.ResponseWriter, subject string) {
 	id := rand.Text()
 	l.mu.Lock()
 	l.byID[id] = subject
@@ -72,10 +74,10 @@ type loginData struct {
 	Error string
 }
 
-// handler serves GET /login (the form) and POST /login (form field
+// Handler serves GET /login (the form) and POST /login (form field
 // username; next, a local path to go back to). The POST is refused from
 // another origin, so no site can log a browser in as someone else.
-func (l *logins) handler() http.Handler {
+func (l *Logins) Handler() http.Handler {
 	cop := http.NewCrossOriginProtection()
 	return cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
@@ -118,7 +120,7 @@ func showLogin(w http.ResponseWriter, status int, d loginData) {
 func localPath(next string) string {
 	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
 		strings.ContainsFunc(next, isControl) {
-		return "/connected-clients"
+		return PagePath
 	}
 	return next
 }

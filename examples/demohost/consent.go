@@ -1,4 +1,4 @@
-package main
+package demohost
 
 import (
 	"html/template"
@@ -42,12 +42,12 @@ type consentData struct {
 	DecisionField, Approve, Deny                      string
 }
 
-// showConsent answers with the consent page for p: the client's name
+// ShowConsent answers with the consent page for p: the client's name
 // (marked unverified for a dynamically registered one), the host its
 // redirect URI points to, a warning when every redirect URI of the client
 // is a localhost one, the scopes and resource, and the form that posts
 // the decision to p.DecisionURL.
-func showConsent(w http.ResponseWriter, p httpapi.Pending) {
+func ShowConsent(w http.ResponseWriter, p httpapi.Pending) {
 	origin := ""
 	if u, err := url.Parse(p.Request.RedirectURI); err == nil {
 		if u.Host != "" {

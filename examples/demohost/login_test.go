@@ -1,4 +1,4 @@
-package main
+package demohost
 
 import (
 	"errors"
@@ -18,12 +18,12 @@ func TestLocalPath(t *testing.T) {
 	for next, want := range map[string]string{
 		"/authorize?client_id=demo": "/authorize?client_id=demo",
 		"/":                         "/",
-		"":                          pagePath,
-		"//evil.example/x":          pagePath,
-		"/\\evil.example":           pagePath,
-		"https://evil.example/":     pagePath,
-		"javascript:alert(1)":       pagePath,
-		"/ok\r\nSet-Cookie: x=1":    pagePath,
+		"":                          PagePath,
+		"//evil.example/x":          PagePath,
+		"/\\evil.example":           PagePath,
+		"https://evil.example/":     PagePath,
+		"javascript:alert(1)":       PagePath,
+		"/ok\r\nSet-Cookie: x=1":    PagePath,
 	} {
 		if got := localPath(next); got != want {
 			t.Errorf("localPath(%q) = %q, want %q", next, got, want)
@@ -36,8 +36,8 @@ func TestLocalPath(t *testing.T) {
 // HttpOnly SameSite=Lax cookie and redirects to the local next only, and
 // a cross-origin POST is refused.
 func TestLoginForm(t *testing.T) {
-	l := newLogins(false)
-	h := l.handler()
+	l := NewLogins(false)
+	h := l.Handler()
 	post := func(form url.Values, header http.Header) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8080/login", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -55,8 +55,8 @@ func TestLoginForm(t *testing.T) {
 	}
 
 	rec := post(url.Values{"username": {"erin"}, "next": {"//evil.example/"}}, nil)
-	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != pagePath {
-		t.Fatalf("login: %d to %q, want 303 to %s", rec.Code, rec.Header().Get("Location"), pagePath)
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != PagePath {
+		t.Fatalf("login: %d to %q, want 303 to %s", rec.Code, rec.Header().Get("Location"), PagePath)
 	}
 	cookies := rec.Result().Cookies()
 	if len(cookies) != 1 || cookies[0].Name != sessionCookie || !cookies[0].HttpOnly ||
@@ -65,12 +65,12 @@ func TestLoginForm(t *testing.T) {
 	}
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
 	req.AddCookie(cookies[0])
-	if got := l.user(req); got != "erin" {
+	if got := l.User(req); got != "erin" {
 		t.Fatalf("the session cookie names %q, want erin", got)
 	}
 	req.Header.Del("Cookie")
 	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: "forged"})
-	if got := l.user(req); got != "" {
+	if got := l.User(req); got != "" {
 		t.Fatalf("a forged session id names %q", got)
 	}
 
@@ -85,7 +85,7 @@ func TestLoginForm(t *testing.T) {
 // window allowing again.
 func TestRateLimit(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	l := newRateLimit(2, time.Minute)
+	l := NewRateLimit(2, time.Minute)
 	l.now = func() time.Time { return now }
 	from := func(addr string) *http.Request {
 		r := httptest.NewRequest(http.MethodPost, "/register", nil)
@@ -93,18 +93,18 @@ func TestRateLimit(t *testing.T) {
 		return r
 	}
 	for i := range 2 {
-		if err := l.allow(from("192.0.2.1:1000")); err != nil {
+		if err := l.Allow(from("192.0.2.1:1000")); err != nil {
 			t.Fatalf("call %d: %v", i+1, err)
 		}
 	}
-	if err := l.allow(from("192.0.2.1:2000")); !errors.Is(err, httpapi.ErrRateLimited) {
+	if err := l.Allow(from("192.0.2.1:2000")); !errors.Is(err, httpapi.ErrRateLimited) {
 		t.Fatalf("third call from the same IP: %v, want ErrRateLimited", err)
 	}
-	if err := l.allow(from("192.0.2.2:1000")); err != nil {
+	if err := l.Allow(from("192.0.2.2:1000")); err != nil {
 		t.Fatalf("another IP: %v", err)
 	}
 	now = now.Add(time.Minute)
-	if err := l.allow(from("192.0.2.1:1000")); err != nil {
+	if err := l.Allow(from("192.0.2.1:1000")); err != nil {
 		t.Fatalf("next window: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package demohost
 
 import (
 	"context"
@@ -13,11 +13,11 @@ import (
 	"github.com/grantkit/grantkit/store/sqlite"
 )
 
-// openStore opens and migrates the database -db names: "" an in-memory
+// OpenStore opens and migrates the database -db names: "" an in-memory
 // SQLite database, sqlite:PATH a SQLite file, a postgres:// or
 // postgresql:// DSN a PostgreSQL database whose tables live in schema.
 // The returned close function closes the store, then the pool it owns.
-func openStore(ctx context.Context, db, schema string) (store.Store, func() error, error) {
+func OpenStore(ctx context.Context, db, schema string) (store.Store, func() error, error) {
 	switch {
 	case db == "":
 		return openSQLite(ctx, "")

@@ -1,4 +1,4 @@
-package main
+package demohost
 
 import (
 	"net/http/httptest"
@@ -20,7 +20,7 @@ func TestConsentPage(t *testing.T) {
 				Client: httpapi.ClientInfo{ID: "https://tool.example/client.json", Name: "<b>Google</b>"}},
 			Login: httpapi.Login{Subject: "alice"}}
 		rec := httptest.NewRecorder()
-		showConsent(rec, p)
+		ShowConsent(rec, p)
 		body := rec.Body.String()
 		for _, want := range []string{"<code>127.0.0.1:5555</code>", "&lt;b&gt;Google&lt;/b&gt;", "(unverified name)"} {
 			if !strings.Contains(body, want) {

@@ -1,4 +1,4 @@
-package main
+package demohost
 
 import (
 	"net"
@@ -13,9 +13,9 @@ import (
 // new address is refused until the window ends (fail closed).
 const maxTrackedIPs = 10_000
 
-// rateLimit is a fixed-window limit per remote IP: at most limit calls a
+// RateLimit is a fixed-window limit per remote IP: at most limit calls a
 // window. It is the demo's Config.RegistrationLimit.
-type rateLimit struct {
+type RateLimit struct {
 	limit  int
 	window time.Duration
 	now    func() time.Time
@@ -25,13 +25,14 @@ type rateLimit struct {
 	count map[string]int // calls per IP in the current window
 }
 
-func newRateLimit(limit int, window time.Duration) *rateLimit {
-	return &rateLimit{limit: limit, window: window, now: time.Now, count: make(map[string]int)}
+// NewRateLimit allows limit calls per client IP per window.
+func NewRateLimit(limit int, window time.Duration) *RateLimit {
+	return &RateLimit{limit: limit, window: window, now: time.Now, count: make(map[string]int)}
 }
 
 // allow counts a call from r's remote IP and returns
 // httpapi.ErrRateLimited once that IP made limit calls this window.
-func (l *rateLimit) allow(r *http.Request) error {
+func (l *RateLimit) Allow(r *http.Request) error {
 	ip, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		ip = r.RemoteAddr
