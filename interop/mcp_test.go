@@ -3,11 +3,14 @@ package interop_test
 import (
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -43,23 +46,35 @@ var errDeclined = errors.New("the user declines to authorize the client again")
 // session on the sessions API, and the next call is refused: a 401 from
 // the endpoint, and the user declines to authorize again.
 //
-// Rows: "dcr" registers by RFC 7591 dynamic registration. A Client ID
-// Metadata Document row needs the server to resolve an https client_id
-// (another branch).
+// Rows: "dcr" registers by RFC 7591 dynamic registration; "cimd" uses a
+// Client ID Metadata Document the test serves over TLS on loopback (the
+// server trusts its CA and allows 127.0.0.1 by -cimd-ca and -cimd-allow),
+// so the client id is the document's URL, the same at step-up, and the
+// wider grant supersedes the first one. With dynamic registration the
+// SDK registers a new client at every authorization, so the first grant,
+// another client's, stays.
 func TestMCPClient(t *testing.T) {
+	docs := newDocumentServer(t)
 	registrations := []struct {
-		name     string
-		register func(cfg *auth.AuthorizationCodeHandlerConfig)
+		name       string
+		register   func(cfg *auth.AuthorizationCodeHandlerConfig)
+		clientID   string // "": any
+		registers  int    // POSTs to the registration endpoint
+		fetches    int    // of the document, by the server
+		supersedes bool   // the step-up grant replaces the first
 	}{
 		{"dcr", func(cfg *auth.AuthorizationCodeHandlerConfig) {
 			cfg.DynamicClientRegistrationConfig = &auth.DynamicClientRegistrationConfig{
 				Metadata: &oauthex.ClientRegistrationMetadata{ClientName: "grantkit interop MCP client",
 					RedirectURIs: []string{mcpCallback}, TokenEndpointAuthMethod: "none",
 					GrantTypes: []string{"authorization_code", "refresh_token"}}}
-		}},
+		}, "", 2, 0, false},
+		{"cimd", func(cfg *auth.AuthorizationCodeHandlerConfig) {
+			cfg.ClientIDMetadataDocumentConfig = &auth.ClientIDMetadataDocumentConfig{URL: docs.clientID}
+		}, docs.clientID, 0, 1, true},
 	}
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
-		args := []string{"-dev-login", "alice"}
+		args := []string{"-dev-login", "alice", "-cimd-ca", docs.caFile, "-cimd-allow", "127.0.0.1/32"}
 		if db.Name == "postgres" {
 			args = append(args, "-db", os.Getenv(testdb.EnvDSN), "-db-schema", testdb.NewSchema(t, testdb.Pool(t)))
 		}
@@ -69,6 +84,7 @@ func TestMCPClient(t *testing.T) {
 		for _, reg := range registrations {
 			t.Run(reg.name, func(t *testing.T) {
 				ctx := t.Context()
+				fetchedBefore := docs.fetches()
 				rec := &recorder{}
 				hc := &http.Client{Transport: rec}
 				f := &fetcher{t: t, resource: endpoint}
@@ -113,6 +129,9 @@ func TestMCPClient(t *testing.T) {
 				if got := sessionOf(t, base, me.GrantID); got.ClientID != me.ClientID || got.Resource != endpoint {
 					t.Fatalf("session %s: %+v, want client %s and resource %s", me.GrantID, got, me.ClientID, endpoint)
 				}
+				if reg.clientID != "" && me.ClientID != reg.clientID {
+					t.Errorf("client id %q, want %q", me.ClientID, reg.clientID)
+				}
 
 				// Step-up: admin needs mcp:admin too.
 				mark := len(rec.exchanges())
@@ -133,6 +152,23 @@ func TestMCPClient(t *testing.T) {
 				if admin.Subject != "alice" || admin.GrantID == me.GrantID ||
 					!sameScopes(admin.Scopes, "mcp:tools", "mcp:admin") {
 					t.Fatalf("whoami after step-up: %+v, want a new grant with both scopes", admin)
+				}
+				if listed := sessionListed(t, base, me.GrantID); listed == reg.supersedes {
+					t.Errorf("the first grant listed after step-up: %v, want %v", listed, !reg.supersedes)
+				}
+				registered := 0
+				for _, h := range rec.exchanges() {
+					if h.Method == http.MethodPost && h.Path == httpapi.DefaultPaths.Registration {
+						registered++
+					}
+				}
+				if registered != reg.registers {
+					t.Errorf("%d registrations, want %d (one per authorization, or none)", registered, reg.registers)
+				}
+				// The server fetched the document once (its cache answered
+				// the step-up) or never (dynamic registration).
+				if n := docs.fetches() - fetchedBefore; n != reg.fetches {
+					t.Errorf("the document was fetched %d times, want %d", n, reg.fetches)
 				}
 
 				// alice revokes the session of the token in use.
@@ -301,10 +337,21 @@ type listedSession struct {
 	Resource string `json:"resource"`
 }
 
-// sessionOf returns the session id on the sessions API of the -dev-login
-// user (no cookie: the dev login is the caller), failing if it is not
-// listed.
-func sessionOf(t *testing.T, base, id string) listedSession {
+// sessionListed reports whether session id is on the sessions API of
+// the -dev-login user.
+func sessionListed(t *testing.T, base, id string) bool {
+	t.Helper()
+	for _, s := range listSessions(t, base) {
+		if s.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// listSessions returns the -dev-login user's sessions (no cookie: the dev
+// login is the caller).
+func listSessions(t *testing.T, base string) []listedSession {
 	t.Helper()
 	resp, err := http.Get(base + "/api/sessions?limit=100")
 	if err != nil {
@@ -317,12 +364,20 @@ func sessionOf(t *testing.T, base, id string) listedSession {
 	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /api/sessions: %d %v", resp.StatusCode, err)
 	}
-	for _, s := range page.Sessions {
+	return page.Sessions
+}
+
+// sessionOf returns session id on the sessions API of the -dev-login
+// user, failing if it is not listed.
+func sessionOf(t *testing.T, base, id string) listedSession {
+	t.Helper()
+	sessions := listSessions(t, base)
+	for _, s := range sessions {
 		if s.ID == id {
 			return s
 		}
 	}
-	t.Fatalf("session %s is not listed: %+v", id, page.Sessions)
+	t.Fatalf("session %s is not listed: %+v", id, sessions)
 	return listedSession{}
 }
 
@@ -341,4 +396,49 @@ func revokeSession(t *testing.T, base, id string) {
 	if resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("DELETE /api/sessions/%s: %d, want 204", id, resp.StatusCode)
 	}
+}
+
+// documentServer serves the MCP client's Client ID Metadata Document over
+// TLS on loopback and counts the fetches.
+type documentServer struct {
+	clientID string // the document's URL
+	caFile   string // PEM of the server's certificate, for -cimd-ca
+
+	mu sync.Mutex
+	n  int
+}
+
+func newDocumentServer(t *testing.T) *documentServer {
+	t.Helper()
+	d := &documentServer{}
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/mcp-client.json" {
+			http.NotFound(w, r)
+			return
+		}
+		d.mu.Lock()
+		d.n++
+		d.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "max-age=300")
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"client_id": d.clientID, "client_name": "grantkit interop MCP client (CIMD)",
+			"redirect_uris": []string{mcpCallback}, "token_endpoint_auth_method": "none",
+			"grant_types": []string{"authorization_code", "refresh_token"}, "response_types": []string{"code"},
+		})
+	}))
+	t.Cleanup(srv.Close)
+	d.clientID = srv.URL + "/mcp-client.json"
+	d.caFile = filepath.Join(t.TempDir(), "ca.pem")
+	block := &pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}
+	if err := os.WriteFile(d.caFile, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func (d *documentServer) fetches() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.n
 }

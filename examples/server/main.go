@@ -30,7 +30,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/grantkit/grantkit/cimd"
 	"github.com/grantkit/grantkit/examples/demohost"
 	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/httpapi"
@@ -75,6 +74,7 @@ func main() {
 type options struct {
 	addr, db, schema, issuer, devLogin string
 	registrationLimit                  int
+	cimd                               demohost.CIMDFlags
 }
 
 func parseFlags(args []string, out io.Writer) (options, error) {
@@ -87,6 +87,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	fs.StringVar(&o.issuer, "issuer", "", `issuer URL (default "http://" + the address listened on)`)
 	fs.StringVar(&o.devLogin, "dev-login", "", "treat a browser without a login as this subject and approve without pages (demos, scripted tests)")
 	fs.IntVar(&o.registrationLimit, "registration-limit", 20, "dynamic client registrations per remote IP per minute")
+	o.cimd.Register(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -244,9 +245,10 @@ func build(ctx context.Context, s store.Store, o options, issuer string) (*http.
 	paths := httpapi.DefaultPaths
 	paths.Sessions, paths.Page = demohost.SessionsPath, demohost.PagePath
 	// MCP clients may use the URL of their Client ID Metadata Document as
-	// their client id; the default resolver fetches only from public
-	// addresses, follows no redirect and bounds size, time and cache.
-	clientIDs, err := cimd.New(cimd.Config{Grants: grants, ScopesSupported: scopes})
+	// their client id; the resolver fetches only from public addresses
+	// (and those -cimd-allow adds), follows no redirect and bounds size,
+	// time and cache.
+	clientIDs, err := o.cimd.Resolver(grants, scopes)
 	if err != nil {
 		return nil, nil, err
 	}

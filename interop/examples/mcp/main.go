@@ -18,8 +18,10 @@
 //     its authorization server;
 //   - the authorization server (package httpapi): RFC 8414 metadata,
 //     /authorize with a demo login and consent page, /token, /revoke,
-//     open dynamic registration (RFC 7591, rate-limited per IP), the
-//     sessions API at /api/sessions and the page /connected-clients.
+//     Client ID Metadata Documents (an https client_id is fetched, from
+//     public addresses only; -cimd-ca and -cimd-allow widen that for
+//     tests), open dynamic registration (RFC 7591, rate-limited per IP),
+//     the sessions API at /api/sessions and the page /connected-clients.
 //
 // Two tools: "whoami" (scope mcp:tools) answers the subject, client and
 // grant of the caller's token; "admin" needs mcp:admin too, and a call
@@ -30,9 +32,9 @@
 // It lives in the interop module rather than at examples/mcp because it
 // imports the MCP Go SDK, which the library module may not depend on (its
 // go.mod keeps exactly five dependencies); the interop module is where
-// such dependencies go. For the same reason it cannot import
-// examples/server (a package main): its login, consent, authorizer, store
-// and rate-limit files are copies of that example's.
+// such dependencies go. Its login, consent page, authorizer, rate limit
+// and store opening are examples/server's, from package
+// examples/demohost.
 package main
 
 import (
@@ -97,6 +99,7 @@ func main() {
 type options struct {
 	addr, db, schema, issuer, devLogin string
 	registrationLimit                  int
+	cimd                               demohost.CIMDFlags
 }
 
 func parseFlags(args []string, out io.Writer) (options, error) {
@@ -109,6 +112,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	fs.StringVar(&o.issuer, "issuer", "", `issuer URL (default "http://" + the address listened on)`)
 	fs.StringVar(&o.devLogin, "dev-login", "", "treat a browser without a login as this subject and approve without pages (demos, scripted tests)")
 	fs.IntVar(&o.registrationLimit, "registration-limit", 20, "dynamic client registrations per remote IP per minute")
+	o.cimd.Register(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -260,9 +264,17 @@ func build(s store.Store, o options, issuer string) (*http.Server, []worker, err
 	auth := &demohost.Authorizer{Logins: demohost.NewLogins(strings.HasPrefix(issuer, "https:")), DevSubject: o.devLogin}
 	paths := httpapi.DefaultPaths
 	paths.Sessions, paths.Page = demohost.SessionsPath, demohost.PagePath
+	// The MCP authorization specification prefers Client ID Metadata
+	// Documents to dynamic registration: a client id that is an https URL
+	// is resolved by fetching it, from public addresses only unless
+	// -cimd-allow adds some.
+	clientIDs, err := o.cimd.Resolver(grants, scopes)
+	if err != nil {
+		return nil, nil, err
+	}
 	h, err := httpapi.New(httpapi.Config{
 		Grants: grants, Tokens: tokens, Minter: minter, Issuer: issuer, Paths: paths,
-		Authorizer: auth, Resources: []string{resource}, ScopesSupported: scopes,
+		Authorizer: auth, Resources: []string{resource}, ScopesSupported: scopes, ClientIDMetadata: clientIDs,
 		RegistrationLimit: demohost.NewRateLimit(o.registrationLimit, time.Minute).Allow,
 		Sessions:          sessions, Caller: auth.Caller,
 	})
