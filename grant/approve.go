@@ -32,8 +32,9 @@ type ApproveFunc func(ctx context.Context, tx store.Tx, g store.Grant) error
 // binding's lock, revoking through the cascade any other active grant on
 // the same binding, reason ReasonSuperseded — issues the single-use
 // authorization code (stored as a hash), and runs fn if not nil. Errors:
-// store.ErrNotFound (unknown request), ErrRequestExpired, ErrRequestClosed,
-// ErrInvalidTransition (the grant was revoked meanwhile), fn's error; any
+// store.ErrNotFound (unknown request), ErrRequestExpired, ErrRequestClosed
+// (already approved or denied), ErrInvalidTransition (the grant was
+// revoked meanwhile, the request with it), fn's error; any
 // other error is a store failure. On error nothing changed.
 func (m *Manager) Approve(ctx context.Context, id string, fn ApproveFunc) (Approval, error) {
 	var a Approval
@@ -160,7 +161,11 @@ func (m *Manager) openRequest(ctx context.Context, tx store.Tx, id string, now t
 	return req, nil
 }
 
-// closeRequest closes an unexpired, open request (compare-and-set).
+// closeRequest closes an unexpired, open request (compare-and-set). A
+// request already decided is ErrRequestClosed; one the cascade closed
+// with its grant — revoked while the user was deciding — is
+// ErrInvalidTransition, the grant's revocation, which the client is told
+// (access_denied) rather than the user shown a closed request.
 func closeRequest(ctx context.Context, tx store.Tx, req store.AuthRequest, now time.Time) error {
 	if !now.Before(req.ExpiresAt) {
 		return ErrRequestExpired
@@ -169,8 +174,15 @@ func closeRequest(ctx context.Context, tx store.Tx, req store.AuthRequest, now t
 	if err != nil {
 		return fmt.Errorf("grant: closing authorization request: %w", err)
 	}
-	if !ok {
-		return ErrRequestClosed
+	if ok {
+		return nil
 	}
-	return nil
+	cur, err := tx.GetAuthRequest(ctx, req.ID)
+	if err != nil {
+		return fmt.Errorf("grant: reading authorization request: %w", err)
+	}
+	if cur.ConsumedAt.IsZero() && !cur.RevokedAt.IsZero() {
+		return fmt.Errorf("%w: the request's grant was revoked", ErrInvalidTransition)
+	}
+	return ErrRequestClosed
 }

@@ -322,8 +322,17 @@ func TestApproveRevokedGrant(t *testing.T) {
 		if _, err := e.m.Revoke(ctx, []string{b.Grant.ID}, grant.ReasonUserRevoked, "bob"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.m.Approve(ctx, b.Request.ID, nil); !errors.Is(err, grant.ErrRequestClosed) {
-			t.Errorf("Approve after the cascade: %v, want ErrRequestClosed", err)
+		// The request's grant was revoked: that is the answer (the client
+		// is told access_denied), not a closed request; Deny alike.
+		before = e.snapshot()
+		if _, err := e.m.Approve(ctx, b.Request.ID, nil); !errors.Is(err, grant.ErrInvalidTransition) {
+			t.Errorf("Approve after the cascade: %v, want ErrInvalidTransition", err)
+		}
+		if err := e.m.Deny(ctx, b.Request.ID, "no", "bob"); !errors.Is(err, grant.ErrInvalidTransition) {
+			t.Errorf("Deny after the cascade: %v, want ErrInvalidTransition", err)
+		}
+		if diff := cmp.Diff(before, e.snapshot()); diff != "" {
+			t.Errorf("refused decisions changed the database (-before +after):\n%s", diff)
 		}
 	})
 }

@@ -460,6 +460,32 @@ func TestDecisionRefusals(t *testing.T) {
 	})
 }
 
+// TestDecisionAfterRevocation: the grant of a request the user is
+// deciding is revoked meanwhile (the user revokes the client in another
+// tab, say), and the cascade closes the request with it. Approving or
+// denying it then tells the client access_denied at its redirect URI —
+// the user's request is owned and the client waits there — with no code
+// and no change, rather than showing the user a closed request.
+func TestDecisionAfterRevocation(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		e, _ := authEnv(t, db)
+		for _, d := range []string{httpapi.DecisionApprove, httpapi.DecisionDeny} {
+			t.Run(d, func(t *testing.T) {
+				a := e.Start(testenv.Request(e.Client().ID, "alice"))
+				if _, err := e.Manager.Revoke(t.Context(), []string{a.Grant.ID}, grant.ReasonUserRevoked, "alice"); err != nil {
+					t.Fatal(err)
+				}
+				before := e.Snapshot()
+				wantRedirectError(t, serve(e.Mux, decision(a.Request.ID, d, "alice")), testenv.RedirectURI,
+					"access_denied", "xyz")
+				unchanged(t, before, e.Snapshot())
+			})
+		}
+	})
+}
+
 // TestDecisionSubjectKind: an API key with the user's id is another
 // principal (README, "subject_kind is part of identity").
 func TestDecisionSubjectKind(t *testing.T) {

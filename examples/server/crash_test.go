@@ -1,18 +1,11 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"encoding/hex"
-	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,74 +15,6 @@ import (
 	"github.com/grantkit/grantkit/internal/testdb"
 	"github.com/grantkit/grantkit/store/sqlite"
 )
-
-// envChild makes the test binary run the server itself, with the
-// arguments after "--" (TestCrashRestartSQLite starts it so, to kill it).
-const envChild = "GRANTKIT_EXAMPLE_SERVER_CHILD"
-
-func TestMain(m *testing.M) {
-	if os.Getenv(envChild) == "1" {
-		args := os.Args[1:]
-		for i, a := range args {
-			if a == "--" {
-				args = args[i+1:]
-				break
-			}
-		}
-		if err := run(context.Background(), args, os.Stdout); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
-
-// child is the server running in another process.
-type child struct {
-	cmd  *exec.Cmd
-	base string
-}
-
-// startChild runs the server in a new process of the test binary with
-// args, and returns once it listens.
-func startChild(t *testing.T, args ...string) *child {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"-test.run=^$", "--", "-addr", "127.0.0.1:0"}, args...)...)
-	cmd.Env = append(os.Environ(), envChild+"=1")
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &child{cmd: cmd}
-	t.Cleanup(func() { c.kill() })
-	lines := bufio.NewScanner(out)
-	if !lines.Scan() {
-		t.Fatal("the server process printed nothing")
-	}
-	base, ok := strings.CutPrefix(lines.Text(), "listening on ")
-	if !ok {
-		t.Fatalf("first line %q", lines.Text())
-	}
-	go func() {
-		for lines.Scan() {
-		}
-	}()
-	c.base = base
-	return c
-}
-
-// kill ends the process with SIGKILL: no shutdown, no flush.
-func (c *child) kill() {
-	if c.cmd.ProcessState == nil {
-		_ = c.cmd.Process.Signal(syscall.SIGKILL)
-		_ = c.cmd.Wait()
-	}
-}
 
 // acked is what a client was told: the refresh tokens the server answered
 // with 200, and the ones it confirmed revoked.

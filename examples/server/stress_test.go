@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -85,8 +84,11 @@ func TestStress(t *testing.T) {
 // a second handle on its database.
 func stressOn(t *testing.T, d time.Duration, workers int, dbArgs []string,
 	open func(context.Context) (store.Store, error)) {
-	g0, rss0 := runtime.NumGoroutine(), rssKiB()
-	srv := start(t, append(dbArgs, "-dev-login", "alice", "-registration-limit", "1000")...)
+	srv := startChildWithStats(t, append(dbArgs, "-dev-login", "alice", "-registration-limit", "1000")...)
+	idle0, err := srv.figures()
+	if err != nil {
+		t.Fatal(err)
+	}
 	other, err := open(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -117,17 +119,30 @@ func stressOn(t *testing.T, d time.Duration, workers int, dbArgs []string,
 	for w := range workers {
 		wg.Go(func() { l.work(w, deadline) })
 	}
+	// The server's figures under load: at a tenth of the run (warmed up)
+	// and at its end, and their peaks.
+	samples := make(chan []childStats, 1)
+	go func() { samples <- sampleFigures(t, srv, d, deadline) }()
 	wg.Wait()
-	if err := srv.stop(); err != nil {
+	under := <-samples
+	l.http.CloseIdleConnections()
+	idle1 := settledFigures(t, srv, idle0.Goroutines)
+	if err := srv.stop(30 * time.Second); err != nil {
 		t.Errorf("shutdown after the load: %v", err)
 	}
-	l.http.CloseIdleConnections()
 
 	ops, total := l.counts()
 	t.Logf("%s: %d operations in %s (%.0f/s) by %d workers: %s", t.Name(), total, d, float64(total)/d.Seconds(),
 		workers, ops)
-	t.Logf("goroutines %d → %d, RSS %d → %d KiB (test process, server included)", g0, runtime.NumGoroutine(),
-		rss0, rssKiB())
+	if len(under) > 0 {
+		first, last, peak := under[0], under[len(under)-1], peakFigures(under)
+		t.Logf("server under load: at %s %s; at the end %s; peaks %d goroutines, heap %d KiB, RSS %d KiB",
+			(d / 10).Round(time.Second), first, last, peak.Goroutines, peak.HeapKiB, peak.RSSKiB)
+	}
+	t.Logf("server idle: before the load %s; after it, connections closed, %s", idle0, idle1)
+	if idle1.Goroutines > idle0.Goroutines+2 {
+		t.Errorf("the idle server has %d goroutines after the load, %d before: a leak", idle1.Goroutines, idle0.Goroutines)
+	}
 	if n := l.unexpected.Load(); n > 0 {
 		t.Errorf("%d answers the protocol does not allow (first ones above)", n)
 	}
@@ -143,20 +158,48 @@ func stressOn(t *testing.T, d time.Duration, workers int, dbArgs []string,
 		len(l.minted), len(l.redeemed))
 }
 
-// rssKiB is the test process's resident set size (Linux; 0 elsewhere).
-func rssKiB() int {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
+// sampleFigures reads the server's figures every tenth of the run d until
+// deadline.
+func sampleFigures(t *testing.T, srv *child, d time.Duration, deadline time.Time) []childStats {
+	var out []childStats
+	for {
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			return out
+		}
+		time.Sleep(min(wait, d/10))
+		s, err := srv.figures()
+		if err != nil {
+			t.Errorf("server figures: %v", err)
+			return out
+		}
+		out = append(out, s)
 	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			var kib int
-			fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kib)
-			return kib
+}
+
+// settledFigures reads the idle server's figures once its goroutines
+// are back to at most want plus two, or after five seconds: the
+// connections the client closed end on the server a moment later.
+func settledFigures(t *testing.T, srv *child, want int) childStats {
+	var s childStats
+	var err error
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if s, err = srv.figures(); err != nil {
+			t.Fatalf("server figures: %v", err)
+		}
+		if s.Goroutines <= want+2 {
+			break
 		}
 	}
-	return 0
+	return s
+}
+
+func peakFigures(ss []childStats) childStats {
+	var p childStats
+	for _, s := range ss {
+		p.Goroutines, p.HeapKiB, p.RSSKiB = max(p.Goroutines, s.Goroutines), max(p.HeapKiB, s.HeapKiB), max(p.RSSKiB, s.RSSKiB)
+	}
+	return p
 }
 
 // stressClient is a client of the load.
@@ -318,18 +361,16 @@ func (l *load) authorize(rng *rand.Rand, replay bool) *tokenChain {
 			l.count("authorize/refused")
 			return nil
 		}
-		// The grant this authorization reuses was revoked while it was
-		// being approved: the revocation closed the request too.
-		if resp.StatusCode == http.StatusBadRequest && strings.Contains(string(body), "already closed") {
-			l.count("authorize/closed-by-revocation")
-			return nil
-		}
 		l.bad("authorize: %d to %q: %.200s", resp.StatusCode, resp.Header.Get("Location"), body)
 		return nil
 	}
 	code := loc.Query().Get("code")
 	if code == "" {
-		if loc.Query().Get("error") == "access_denied" || loc.Query().Get("error") == "invalid_scope" {
+		switch loc.Query().Get("error") {
+		case "access_denied": // the dev login approves: the grant it reused was revoked meanwhile
+			l.count("authorize/revoked-meanwhile")
+			return nil
+		case "invalid_scope": // a client change narrowed its scopes
 			l.count("authorize/refused")
 			return nil
 		}
