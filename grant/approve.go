@@ -182,7 +182,7 @@ func closeRequest(ctx context.Context, tx store.Tx, req store.AuthRequest, now t
 		return fmt.Errorf("grant: reading authorization request: %w", err)
 	}
 	if cur.ConsumedAt.IsZero() && !cur.RevokedAt.IsZero() {
-		return fmt.Errorf("%w: the request's grant was revoked", ErrInvalidTransition)
+		return fmt.Errorf("%w: the grant was revoked while the request was being decided", ErrInvalidTransition)
 	}
 	return ErrRequestClosed
 }

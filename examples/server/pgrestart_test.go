@@ -38,6 +38,13 @@ func pgCluster(t *testing.T, action string) {
 	}
 }
 
+// clusterOnline reports whether pg_lsclusters lists the local cluster
+// as online.
+func clusterOnline() bool {
+	out, err := exec.Command("pg_lsclusters", "--no-header").Output()
+	return err == nil && strings.Contains(string(out), "online")
+}
+
 // TestPostgresRestart stops PostgreSQL in the middle of a load against the
 // example server and starts it again: while it is down every token
 // request is a 5xx server_error without a token — never a 200, never an
@@ -55,10 +62,22 @@ func TestPostgresRestart(t *testing.T) {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	cl := stressClient{id: demoClientID, redirect: demoRedirect}
 
-	var down atomic.Bool
-	var downErrs, downOK, downOther, after5xx atomic.Int64
-	var recovered atomic.Int64 // unix nanos of the first success after the restart
-	var restartedAt atomic.Int64
+	// The outage is the time from pg_ctlcluster stop's return to the call
+	// of start: a request that began and ended inside it cannot have
+	// reached the database. Times are unix nanoseconds; 0: not yet.
+	var downFrom, downUntil atomic.Int64
+	var recovered atomic.Int64 // the end of the first success that began after the outage
+	during := func(begin int64) bool {
+		from, until := downFrom.Load(), downUntil.Load()
+		return from != 0 && begin >= from && (until == 0 || time.Now().UnixNano() <= until)
+	}
+	var downErrs, downOK, downOther, after5xx, lateErrs, refused atomic.Int64
+	edge5xx := func(begin int64) { // a 5xx outside the outage
+		if r := recovered.Load(); r != 0 && begin > r {
+			lateErrs.Add(1) // after the first success: a pool connection broken by the restart
+		}
+		after5xx.Add(1)
+	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for range 4 {
@@ -70,61 +89,73 @@ func TestPostgresRestart(t *testing.T) {
 					return
 				default:
 				}
+				begin := time.Now().UnixNano()
 				form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {cl.id}}
 				if rt == "" {
-					code, verifier, ok := l.code(cl)
-					if !ok {
-						if down.Load() || restartedAt.Load() != 0 && recovered.Load() == 0 {
-							downErrs.Add(1)
-							time.Sleep(20 * time.Millisecond)
-							continue
-						}
-						after5xx.Add(1)
+					code, verifier, outcome := l.code(cl)
+					switch {
+					case outcome == codeRefused: // the grant it reused was revoked meanwhile
+						refused.Add(1)
 						continue
+					case outcome == codeUnavailable && during(begin):
+						downErrs.Add(1)
+						time.Sleep(20 * time.Millisecond)
+						continue
+					case outcome == codeUnavailable:
+						edge5xx(begin)
+						time.Sleep(20 * time.Millisecond)
+						continue
+					case during(begin):
+						downOK.Add(1)
 					}
 					form = url.Values{"grant_type": {"authorization_code"}, "code": {code},
 						"redirect_uri": {cl.redirect}, "client_id": {cl.id}, "code_verifier": {verifier}}
 				}
 				tok, status, errCode := l.token(form)
-				isDown := down.Load()
+				out := during(begin)
 				switch {
 				case status == http.StatusOK:
 					rt = tok.RefreshToken
-					if isDown {
+					if out {
 						downOK.Add(1)
 					}
-					if at := restartedAt.Load(); at != 0 {
+					if until := downUntil.Load(); until != 0 && begin > until {
 						recovered.CompareAndSwap(0, time.Now().UnixNano())
 					}
 				case status >= 500 && errCode == "server_error":
 					// The request may have committed before the answer was
 					// lost: the chain's state is unknown, start another.
 					rt = ""
-					if isDown || restartedAt.Load() != 0 && recovered.Load() == 0 {
+					if out {
 						downErrs.Add(1)
-						time.Sleep(20 * time.Millisecond)
 					} else {
-						after5xx.Add(1)
+						edge5xx(begin)
 					}
-				case status == http.StatusBadRequest && errCode == "invalid_grant" && !isDown:
-					rt = "" // e.g. a chain whose last answer was lost, presented again: reuse
+					time.Sleep(20 * time.Millisecond)
+				case status == http.StatusBadRequest && errCode == "invalid_grant" && !out:
+					rt = "" // a code or token whose grant another chain's lost answer got revoked
 				default:
-					if isDown {
+					if out {
 						downOther.Add(1)
 					}
-					l.bad("token endpoint (database down: %v): %d %s", isDown, status, errCode)
+					l.bad("token endpoint (during the outage: %v): %d %s", out, status, errCode)
 					rt = ""
 				}
 			}
 		})
 	}
 	time.Sleep(time.Second)
-	down.Store(true)
+	t.Cleanup(func() { // a failure between stop and start must not leave the machine without its database
+		if !clusterOnline() {
+			pgCluster(t, "start")
+		}
+	})
 	pgCluster(t, "stop")
+	downFrom.Store(time.Now().UnixNano())
 	time.Sleep(2 * time.Second)
+	downUntil.Store(time.Now().UnixNano())
 	pgCluster(t, "start")
-	restartedAt.Store(time.Now().UnixNano())
-	down.Store(false)
+	restarted := time.Now().UnixNano()
 	deadline := time.Now().Add(30 * time.Second)
 	for recovered.Load() == 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
@@ -136,9 +167,14 @@ func TestPostgresRestart(t *testing.T) {
 	if recovered.Load() == 0 {
 		t.Fatal("no request succeeded within 30 s of the restart")
 	}
-	recovery := time.Duration(recovered.Load() - restartedAt.Load())
-	t.Logf("while down: %d requests failed cleanly (5xx server_error), %d succeeded, %d other; first success %s after the restart; %d 5xx after recovery",
-		downErrs.Load(), downOK.Load(), downOther.Load(), recovery.Round(time.Millisecond), after5xx.Load())
+	recovery := time.Duration(recovered.Load() - downUntil.Load())
+	t.Logf("during the outage (%s): %d requests failed cleanly (5xx server_error), %d succeeded, %d other; "+
+		"first success %s after pg_ctlcluster start was called (it returned after %s); "+
+		"%d 5xx at the outage's edges, %d of them after the first success; "+
+		"%d authorizations answered access_denied (their grant revoked meanwhile)",
+		time.Duration(downUntil.Load()-downFrom.Load()).Round(time.Millisecond), downErrs.Load(), downOK.Load(),
+		downOther.Load(), recovery.Round(time.Millisecond), time.Duration(restarted-downUntil.Load()).Round(time.Millisecond),
+		after5xx.Load(), lateErrs.Load(), refused.Load())
 	if downErrs.Load() == 0 {
 		t.Error("no request saw the database down: the test proves nothing")
 	}
@@ -161,24 +197,37 @@ func TestPostgresRestart(t *testing.T) {
 	}
 }
 
+// Outcomes of load.code.
+const (
+	codeOK          = iota
+	codeUnavailable // a 5xx page or a server_error redirect: the database is down
+	codeRefused     // access_denied: the grant the authorization reused was revoked meanwhile
+)
+
 // code runs the dev-login authorization for cl and returns the code and
-// its verifier; false when the server did not redirect with a code (the
-// database is down: a 5xx page or server_error redirect).
-func (l *load) code(cl stressClient) (code, verifier string, ok bool) {
+// its verifier, or why there is none.
+func (l *load) code(cl stressClient) (code, verifier string, outcome int) {
 	verifier, challenge := pkce()
 	q := url.Values{"response_type": {"code"}, "client_id": {cl.id}, "redirect_uri": {cl.redirect},
 		"state": {"s"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}, "scope": {"mcp:tools"}}
 	resp, err := l.http.Get(l.base + httpapi.DefaultPaths.Authorize + "?" + q.Encode())
 	if err != nil {
-		return "", "", false
+		l.bad("authorize: %v", err)
+		return "", "", codeUnavailable
 	}
 	resp.Body.Close()
 	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || loc.Query().Get("code") == "" {
-		if resp.StatusCode < 500 && !strings.Contains(resp.Header.Get("Location"), "error=server_error") {
-			l.bad("authorize: %d %s", resp.StatusCode, resp.Header.Get("Location"))
-		}
-		return "", "", false
+	switch {
+	case resp.StatusCode >= 500:
+		return "", "", codeUnavailable
+	case err != nil || resp.StatusCode != http.StatusFound:
+	case loc.Query().Get("code") != "":
+		return loc.Query().Get("code"), verifier, codeOK
+	case loc.Query().Get("error") == "server_error":
+		return "", "", codeUnavailable
+	case loc.Query().Get("error") == "access_denied":
+		return "", "", codeRefused
 	}
-	return loc.Query().Get("code"), verifier, true
+	l.bad("authorize: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	return "", "", codeUnavailable
 }
