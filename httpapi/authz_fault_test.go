@@ -14,7 +14,8 @@ import (
 )
 
 // TestAuthzFaults fails, one at a time, every store call (faultstore, k =
-// 1 … Calls) of a registration, an authorization request, an approval and
+// 1 … Calls), then stalls each under a 5 ms request deadline, of a
+// registration, an authorization request, an approval and
 // a denial. Each time the answer is a server error — a 500 (JSON at
 // registration, a page for the user before the redirect URI is trusted)
 // or, once the client's redirect URI is trusted, a redirect with
@@ -57,7 +58,7 @@ func TestAuthzFaults(t *testing.T) {
 				// succeeds.
 				e0, a0 := authEnv(t, db)
 				r0 := tc.setup(e0, a0)
-				fs0, mux0 := faultMux(e0, a0, 0)
+				fs0, mux0 := faultMux(e0, a0, fault{})
 				if rec := serve(mux0, r0); rec.Code != tc.ok {
 					t.Fatalf("without failure: %d %s", rec.Code, rec.Body)
 				}
@@ -70,13 +71,13 @@ func TestAuthzFaults(t *testing.T) {
 				e, a := authEnv(t, db)
 				r := tc.setup(e, a)
 				before, heard := e.Snapshot(), len(e.Events.Events())
-				for k := 1; k <= calls; k++ {
-					fs, mux := faultMux(e, a, k)
-					rec := serve(mux, r)
-					wantServerError(t, k, fs.Trace(), rec)
+				for _, f := range faults(calls) {
+					fs, mux := faultMux(e, a, f)
+					rec := f.serve(mux, r)
+					wantServerError(t, f, fs.Trace(), rec)
 					unchanged(t, before, e.Snapshot())
 					if n := len(e.Events.Events()); n != heard {
-						t.Errorf("k=%d: the observer heard %v", k, e.Events.Types()[heard:])
+						t.Errorf("%v: the observer heard %v", f, e.Events.Types()[heard:])
 					}
 				}
 			})
@@ -85,9 +86,9 @@ func TestAuthzFaults(t *testing.T) {
 }
 
 // faultMux mounts a Handler whose store calls go through a faultstore
-// failing at step k (0: never).
-func faultMux(e *env, a *authorizer, k int) (*faultstore.Store, *http.ServeMux) {
-	fs := faultstore.Wrap(e.Store, k)
+// with fault f (k 0: never failing).
+func faultMux(e *env, a *authorizer, f fault) (*faultstore.Store, *http.ServeMux) {
+	fs := f.store(e.Store)
 	m, srv := e.ServerOver(fs)
 	h, err := httpapi.New(httpapi.Config{Grants: m, Tokens: srv, Minter: e.Minter, Authorizer: a})
 	if err != nil {
@@ -100,13 +101,16 @@ func faultMux(e *env, a *authorizer, k int) (*faultstore.Store, *http.ServeMux) 
 
 // wantServerError fails unless rec is a server error (see TestAuthzFaults)
 // without any credential.
-func wantServerError(t *testing.T, k int, trace []string, rec *httptest.ResponseRecorder) {
+func wantServerError(t *testing.T, k fault, trace []string, rec *httptest.ResponseRecorder) {
 	t.Helper()
 	body := rec.Body.String()
+	if cc := rec.Header().Get("Cache-Control"); !strings.Contains(cc, "no-store") {
+		t.Errorf("%v (%v): Cache-Control %q, want no-store", k, trace, cc)
+	}
 	switch rec.Code {
 	case http.StatusInternalServerError:
 		if !strings.Contains(body, "server_error") {
-			t.Errorf("k=%d (%v): 500 without server_error: %s", k, trace, body)
+			t.Errorf("%v (%v): 500 without server_error: %s", k, trace, body)
 		}
 	case http.StatusFound:
 		loc, err := url.Parse(rec.Header().Get("Location"))
@@ -115,12 +119,12 @@ func wantServerError(t *testing.T, k int, trace []string, rec *httptest.Response
 		}
 		q := loc.Query()
 		if q.Get("error") != "server_error" || q.Has("code") || q.Get("iss") != testenv.Issuer {
-			t.Errorf("k=%d (%v): redirect %s, want error=server_error and no code", k, trace, loc)
+			t.Errorf("%v (%v): redirect %s, want error=server_error and no code", k, trace, loc)
 		}
 	default:
-		t.Errorf("k=%d (%v): status %d, want a server error; %s", k, trace, rec.Code, body)
+		t.Errorf("%v (%v): status %d, want a server error; %s", k, trace, rec.Code, body)
 	}
 	if strings.Contains(body, "client_secret") || strings.Contains(body, "gk_") {
-		t.Errorf("k=%d: the answer holds a credential: %s", k, body)
+		t.Errorf("%v: the answer holds a credential: %s", k, body)
 	}
 }

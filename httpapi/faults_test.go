@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -124,6 +125,13 @@ func TestTokenFaults(t *testing.T) {
 type fault struct {
 	k     int
 	stall bool
+}
+
+func (f fault) String() string {
+	if f.stall {
+		return fmt.Sprintf("k=%d stalled", f.k)
+	}
+	return fmt.Sprintf("k=%d", f.k)
 }
 
 // faults is every fault of a request making n store calls: each call
