@@ -42,6 +42,11 @@ const (
 	// write; when it is full, touches are dropped (they are a debounce
 	// hint, never a security decision).
 	touchQueue = 1024
+	// touchMemory bounds the grant ids the writer remembers having
+	// written within the window; beyond it, it forgets them all (at worst
+	// a few more statements, which the store's debounce predicate turns
+	// into no-ops).
+	touchMemory = 4 * touchQueue
 )
 
 // VerifierConfig configures a Verifier.
@@ -95,6 +100,10 @@ type Verifier struct {
 	// does not hold Stop up; done is closed when the writer has returned.
 	cancel context.CancelFunc
 	done   chan struct{}
+	// memory is touchMemory, which tests lower (before Start);
+	// remembered is how many grant ids the writer remembers.
+	memory     int
+	remembered atomic.Int64
 }
 
 // NewVerifier returns a Verifier reading grants through m's store and
@@ -127,7 +136,7 @@ func NewVerifier(m *grant.Manager, cfg VerifierConfig) (*Verifier, error) {
 		}
 	}
 	return &Verifier{cfg: cfg, store: m.Store(), now: m.Now, log: m.Logger(), algs: slices.Clone(algs),
-		touches: make(chan string, touchQueue)}, nil
+		touches: make(chan string, touchQueue), memory: touchMemory}, nil
 }
 
 // Start starts the background goroutine that records last_used_at for the
@@ -452,12 +461,16 @@ func (v *Verifier) touchLoop(ctx context.Context, done chan struct{}) {
 			v.log.Warn("grantkit: recording last_used_at", slog.Any("error", err))
 		}
 		cancel()
-		if len(written) > 4*touchQueue { // forget what the window has passed
+		if len(written) > v.memory { // forget what the window has passed
 			for id, at := range written {
 				if now.Sub(at) >= v.cfg.TouchWindow {
 					delete(written, id)
 				}
 			}
+			if len(written) > v.memory { // a flood of distinct grants within one window
+				clear(written)
+			}
 		}
+		v.remembered.Store(int64(len(written)))
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"os"
 	"runtime"
 	"strings"
@@ -681,6 +682,41 @@ func TestVerifierTouch(t *testing.T) {
 		_ = va.Stop(context.Background())
 		if r := again.rows.Load(); r != 1 {
 			t.Errorf("next window: %d rows written, want 1", r)
+		}
+	})
+}
+
+// TestVerifierTouchMemory: a flood of distinct grants within one window
+// keeps the writer's memory of what it wrote within its bound (lowered to
+// 8 here, 4096 by default), and every grant still gets its last_used_at.
+func TestVerifierTouchMemory(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		t.Parallel()
+		e := testenv.New(t, db)
+		ctx := context.Background()
+		c := e.Client()
+		var raws []string
+		var ids []string
+		for i := range 40 {
+			g := e.Authorize(c, fmt.Sprintf("user-%d", i), "read").Grant
+			raws, ids = append(raws, e.Mint(g, "read")), append(ids, g.ID)
+		}
+		v := e.VerifierOver(e.Store)
+		v.SetTouchMemory(8)
+		if err := v.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = v.Stop(context.Background()) })
+		most := 0
+		for i, raw := range raws {
+			if _, err := v.Verify(ctx, raw); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "the grant's last_used_at", func() bool { return !e.Grant(ids[i]).LastUsedAt.IsZero() })
+			most = max(most, v.Remembered())
+		}
+		if most > 8 || most == 0 {
+			t.Errorf("the writer remembered up to %d grant ids, want 1 to 8", most)
 		}
 	})
 }
