@@ -55,6 +55,7 @@ var errorTable = []mapping{
 	{cimd.ErrForbiddenAddress, CodeInvalidClient, http.StatusUnauthorized},
 	{cimd.ErrTooLarge, CodeInvalidClient, http.StatusUnauthorized},
 	{cimd.ErrInvalidDocument, CodeInvalidClient, http.StatusUnauthorized},
+	{cimd.ErrBusy, CodeTemporarilyUnavailable, http.StatusServiceUnavailable},
 
 	// Authorization and registration (package grant).
 	{grant.ErrInvalidRequest, CodeInvalidRequest, http.StatusBadRequest},

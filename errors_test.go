@@ -85,6 +85,7 @@ var sentinels = map[string]struct {
 	"store.ErrClosed":          {store.ErrClosed, answer{"server_error", 500}},
 
 	"sweep.ErrBusy": {sweep.ErrBusy, answer{"temporarily_unavailable", 503}},
+	"cimd.ErrBusy":  {cimd.ErrBusy, answer{"temporarily_unavailable", 503}},
 }
 
 // mappedPackages are the directories whose sentinels ErrorCode maps.

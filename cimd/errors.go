@@ -2,9 +2,9 @@ package cimd
 
 import "errors"
 
-// Errors of Resolver.Client, checked with errors.Is. Each means the
-// client cannot be identified (grantkit.ErrorCode: invalid_client); no
-// client is stored when one is returned.
+// Errors of Resolver.Client, checked with errors.Is. Each but ErrBusy
+// means the client cannot be identified (grantkit.ErrorCode:
+// invalid_client); no client is stored when one is returned.
 var (
 	// ErrNotClientIDURL reports a client id that is not a client
 	// identifier URL (see IsClientIDURL).
@@ -26,4 +26,8 @@ var (
 	// metadata grantkit refuses (redirect URIs, grant or response types,
 	// scopes).
 	ErrInvalidDocument = errors.New("cimd: invalid client metadata document")
+	// ErrBusy reports that Config.MaxFetches documents are being fetched
+	// already, so this one is not: the server is overloaded, not the
+	// client wrong (grantkit.ErrorCode: temporarily_unavailable, 503).
+	ErrBusy = errors.New("cimd: too many client metadata documents are being fetched")
 )

@@ -17,11 +17,12 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultTimeout   = 5 * time.Second
-	DefaultMaxBytes  = 5 << 10 // the draft recommends at most 5 kilobytes
-	DefaultCacheSize = 1024
-	DefaultMaxAge    = 24 * time.Hour
-	DefaultMinAge    = time.Minute
+	DefaultTimeout    = 5 * time.Second
+	DefaultMaxBytes   = 5 << 10 // the draft recommends at most 5 kilobytes
+	DefaultCacheSize  = 1024
+	DefaultMaxAge     = 24 * time.Hour
+	DefaultMinAge     = time.Minute
+	DefaultMaxFetches = 32
 )
 
 // Actor is the actor of the client.changed audit event a refetched,
@@ -57,6 +58,10 @@ type Config struct {
 	// CacheSize bounds how many client ids are cached; default
 	// DefaultCacheSize.
 	CacheSize int
+	// MaxFetches bounds the documents being fetched at once (a fetch
+	// outlives a caller that gave up, up to Timeout); a Client call that
+	// would start one more fails with ErrBusy. Default DefaultMaxFetches.
+	MaxFetches int
 	// MaxAge and MinAge bound how long a fetched document is trusted,
 	// whatever its cache headers say; defaults DefaultMaxAge and
 	// DefaultMinAge. A refused document is remembered for MinAge.
@@ -92,8 +97,8 @@ func New(cfg Config) (*Resolver, error) {
 	if cfg.Grants == nil {
 		return nil, errors.New("cimd: Config.Grants is required")
 	}
-	if cfg.Timeout < 0 || cfg.MaxBytes < 0 || cfg.CacheSize < 0 || cfg.MaxAge < 0 || cfg.MinAge < 0 {
-		return nil, errors.New("cimd: Config's Timeout, MaxBytes, CacheSize, MaxAge and MinAge must not be negative")
+	if cfg.Timeout < 0 || cfg.MaxBytes < 0 || cfg.CacheSize < 0 || cfg.MaxAge < 0 || cfg.MinAge < 0 || cfg.MaxFetches < 0 {
+		return nil, errors.New("cimd: Config's Timeout, MaxBytes, CacheSize, MaxAge, MinAge and MaxFetches must not be negative")
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
@@ -111,6 +116,9 @@ func New(cfg Config) (*Resolver, error) {
 	}
 	if cfg.CacheSize == 0 {
 		cfg.CacheSize = DefaultCacheSize
+	}
+	if cfg.MaxFetches == 0 {
+		cfg.MaxFetches = DefaultMaxFetches
 	}
 	if cfg.LookupIP == nil {
 		cfg.LookupIP = func(ctx context.Context, host string) ([]netip.Addr, error) {
@@ -148,7 +156,8 @@ func New(cfg Config) (*Resolver, error) {
 // Concurrent calls for one id share one fetch, which is not cancelled by
 // a caller's ctx (Config.Timeout bounds it); ctx bounds the wait. Errors:
 // ErrNotClientIDURL, ErrFetch, ErrForbiddenAddress, ErrTooLarge and
-// ErrInvalidDocument (the latter four remembered for MinAge), an error
+// ErrInvalidDocument (the latter four remembered for MinAge), ErrBusy
+// (MaxFetches documents are being fetched; not remembered), an error
 // wrapping grant.ErrInvalidClient for a client the host deleted, and a
 // store failure as is. Nothing is stored when it fails.
 func (r *Resolver) Client(ctx context.Context, clientID string) (store.Client, error) {
@@ -164,6 +173,10 @@ func (r *Resolver) Client(ctx context.Context, clientID string) (store.Client, e
 		return r.stored(ctx, clientID)
 	}
 	cl, ok := r.calls[clientID]
+	if !ok && len(r.calls) >= r.cfg.MaxFetches {
+		r.mu.Unlock()
+		return store.Client{}, ErrBusy
+	}
 	if !ok {
 		cl = &call{done: make(chan struct{})}
 		r.calls[clientID] = cl

@@ -421,6 +421,56 @@ func TestResolverBoundedCache(t *testing.T) {
 	}
 }
 
+// TestResolverFetchLimit: a flood of distinct ids whose servers hang
+// holds at most MaxFetches fetches; the next distinct id fails at once
+// with ErrBusy (temporarily_unavailable), stores and remembers nothing,
+// while a caller of an id already being fetched still shares that fetch.
+func TestResolverFetchLimit(t *testing.T) {
+	e := testenv.New(t, testdb.DB{Name: "sqlite", Harness: testdb.SQLite()})
+	release := make(chan struct{})
+	var base string
+	d := newDocServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/after.json" {
+			<-release
+		}
+		serveJSON(w, doc(base+r.URL.Path), "max-age=600")
+	})
+	base = d.base
+	cfg := d.config(e)
+	cfg.MaxFetches = 2
+	r := newResolver(t, cfg)
+	ctx := context.Background()
+
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = r.Client(ctx, d.id(fmt.Sprintf("/hang%d.json", i))) })
+	}
+	for d.requests.Load() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := r.Client(ctx, d.id("/after.json")); !errors.Is(err, cimd.ErrBusy) {
+		t.Fatalf("a third distinct id with two fetches hanging: %v, want ErrBusy", err)
+	}
+	wantNoClient(t, e, d.id("/after.json"))
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if _, err := r.Client(short, d.id("/hang0.json")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("an id being fetched: %v, want to wait for that fetch (here: the deadline)", err)
+	}
+	close(release)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Client(ctx, d.id("/after.json")); err != nil {
+		t.Errorf("after the fetches ended: %v, want the client (ErrBusy is not remembered)", err)
+	}
+	if got := d.requests.Load(); got != 3 {
+		t.Errorf("the server got %d requests, want 3", got)
+	}
+}
+
 // TestResolverHostClient leaves a client the host registered itself
 // under a URL id alone: it is returned without any fetch.
 func TestResolverHostClient(t *testing.T) {
