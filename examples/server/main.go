@@ -21,7 +21,6 @@ import (
 	"io"
 	"log"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -55,10 +54,6 @@ const (
 	whoamiPath = "/api/whoami"
 )
 
-// shutdownTimeout bounds how long in-flight requests may take to finish
-// at shutdown, and then how long the background workers may take to stop.
-const shutdownTimeout = 10 * time.Second
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -70,139 +65,33 @@ func main() {
 	}
 }
 
-// options are the command line's flags.
-type options struct {
-	addr, db, schema, issuer, devLogin string
-	registrationLimit                  int
-	cimd                               demohost.CIMDFlags
-}
-
-func parseFlags(args []string, out io.Writer) (options, error) {
-	var o options
-	fs := flag.NewFlagSet("server", flag.ContinueOnError)
-	fs.SetOutput(out)
-	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address")
-	fs.StringVar(&o.db, "db", "", `database: "" in-memory SQLite, sqlite:PATH a SQLite file, or a postgres:// DSN`)
-	fs.StringVar(&o.schema, "db-schema", "grantkit", "PostgreSQL schema of grantkit's tables")
-	fs.StringVar(&o.issuer, "issuer", "", `issuer URL (default "http://" + the address listened on)`)
-	fs.StringVar(&o.devLogin, "dev-login", "", "treat a browser without a login as this subject and approve without pages (demos, scripted tests)")
-	fs.IntVar(&o.registrationLimit, "registration-limit", 20, "dynamic client registrations per remote IP per minute")
-	o.cimd.Register(fs)
-	if err := fs.Parse(args); err != nil {
-		return o, err
-	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected arguments: %q", fs.Args())
-	}
-	if o.registrationLimit < 1 {
-		return o, errors.New("-registration-limit must be at least 1")
-	}
-	return o, nil
-}
-
-// run is the server: it listens on -addr, prints "listening on
-// http://HOST:PORT" and the other URLs to stdout, serves until ctx ends,
-// then shuts down gracefully — in-flight requests finish, the verifier's
-// writer and the sweep worker stop, the store closes — and returns nil.
-func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
-	o, err := parseFlags(args, stdout)
+// run is the server (demohost.Run): it listens on -addr, prints
+// "listening on http://HOST:PORT" and the other URLs to stdout, serves
+// until ctx ends, then shuts down gracefully — in-flight requests finish,
+// the verifier's writer and the sweep worker stop, the store closes — and
+// returns nil.
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	o, err := demohost.ParseFlags("server", args, stdout)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", o.addr)
-	if err != nil {
-		return err
+	build := func(ctx context.Context, s store.Store, issuer string) (*http.Server, []demohost.Worker, error) {
+		return build(ctx, s, o, issuer)
 	}
-	defer ln.Close() // after Shutdown, a no-op
-	issuer := o.issuer
-	if issuer == "" {
-		issuer = "http://" + ln.Addr().String()
-	}
-	if err := checkIssuer(issuer); err != nil {
-		return err
-	}
-
-	s, closeStore, err := demohost.OpenStore(ctx, o.db, o.schema)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, closeStore()) }()
-
-	srv, workers, err := build(ctx, s, o, issuer)
-	if err != nil {
-		return err
-	}
-	bg := context.WithoutCancel(ctx) // the workers run until stopped, after ctx ends
-	for i, w := range workers {
-		if err := w.Start(bg); err != nil {
-			return errors.Join(err, stopAll(workers[:i]))
-		}
-	}
-
-	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
-	fmt.Fprintf(stdout, "issuer             %s\n", issuer)
-	fmt.Fprintf(stdout, "metadata           %s%s\n", issuer, httpapi.WellKnownMetadata)
-	fmt.Fprintf(stdout, "authorize          %s%s (client %q, redirect URI %s)\n", issuer,
-		httpapi.DefaultPaths.Authorize, demoClientID, demoRedirect)
-	fmt.Fprintf(stdout, "login              %s%s\n", issuer, demohost.LoginPath)
-	fmt.Fprintf(stdout, "connected clients  %s%s\n", issuer, demohost.PagePath)
-	fmt.Fprintf(stdout, "protected API      %s%s\n", issuer, whoamiPath)
-	if o.devLogin != "" {
-		fmt.Fprintf(stdout, "dev login          browsers without a login are %q and approve at once\n", o.devLogin)
-	}
-
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served: // Serve failed before any shutdown
-		return errors.Join(err, stopAll(workers))
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-	defer cancel()
-	err = srv.Shutdown(sctx)
-	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
-		err = errors.Join(err, serr)
-	}
-	return errors.Join(err, stopAll(workers))
-}
-
-// worker is what runs a goroutine between Start and Stop: the token
-// Verifier and the sweep Worker.
-type worker interface {
-	Start(context.Context) error
-	Stop(context.Context) error
-}
-
-// stopAll stops workers, newest first, each within shutdownTimeout.
-func stopAll(workers []worker) error {
-	var errs []error
-	for i := len(workers) - 1; i >= 0; i-- {
-		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-		errs = append(errs, workers[i].Stop(ctx))
-		cancel()
-	}
-	return errors.Join(errs...)
-}
-
-// checkIssuer refuses an issuer that is not an http(s) URL of a host
-// alone: the endpoints are mounted at the root.
-func checkIssuer(issuer string) error {
-	u, err := url.Parse(issuer)
-	if err != nil {
-		return fmt.Errorf("-issuer: %w", err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
-		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("-issuer %q: want http(s)://HOST[:PORT] without a path", issuer)
-	}
-	return nil
+	return demohost.Run(ctx, o, stdout, build, func(w io.Writer, issuer string) {
+		fmt.Fprintf(w, "issuer             %s\n", issuer)
+		fmt.Fprintf(w, "metadata           %s%s\n", issuer, httpapi.WellKnownMetadata)
+		fmt.Fprintf(w, "authorize          %s%s (client %q, redirect URI %s)\n", issuer,
+			httpapi.DefaultPaths.Authorize, demoClientID, demoRedirect)
+		fmt.Fprintf(w, "login              %s%s\n", issuer, demohost.LoginPath)
+		fmt.Fprintf(w, "connected clients  %s%s\n", issuer, demohost.PagePath)
+		fmt.Fprintf(w, "protected API      %s%s\n", issuer, whoamiPath)
+	})
 }
 
 // build wires grantkit on s and returns the HTTP server and the workers
 // to start: the token Verifier's last_used_at writer and the sweep.
-func build(ctx context.Context, s store.Store, o options, issuer string) (*http.Server, []worker, error) {
-	issuer = strings.TrimSuffix(issuer, "/")
+func build(ctx context.Context, s store.Store, o demohost.Flags, issuer string) (*http.Server, []demohost.Worker, error) {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	grants, err := grant.New(grant.Config{Store: s, Logger: logger})
 	if err != nil {
@@ -241,21 +130,21 @@ func build(ctx context.Context, s store.Store, o options, issuer string) (*http.
 		return nil, nil, err
 	}
 
-	auth := &demohost.Authorizer{Logins: demohost.NewLogins(strings.HasPrefix(issuer, "https:")), DevSubject: o.devLogin}
+	auth := &demohost.Authorizer{Logins: demohost.NewLogins(strings.HasPrefix(issuer, "https:")), DevSubject: o.DevLogin}
 	paths := httpapi.DefaultPaths
 	paths.Sessions, paths.Page = demohost.SessionsPath, demohost.PagePath
 	// MCP clients may use the URL of their Client ID Metadata Document as
 	// their client id; the resolver fetches only from public addresses
 	// (and those -cimd-allow adds), follows no redirect and bounds size,
 	// time and cache.
-	clientIDs, err := o.cimd.Resolver(grants, scopes)
+	clientIDs, err := o.CIMD.Resolver(grants, scopes)
 	if err != nil {
 		return nil, nil, err
 	}
 	h, err := httpapi.New(httpapi.Config{
 		Grants: grants, Tokens: tokens, Minter: minter, Issuer: issuer, Paths: paths,
 		Authorizer: auth, Resources: []string{resource}, ScopesSupported: scopes, ClientIDMetadata: clientIDs,
-		RegistrationLimit: demohost.NewRateLimit(o.registrationLimit, time.Minute).Allow,
+		RegistrationLimit: demohost.NewRateLimit(o.RegistrationLimit, time.Minute).Allow,
 		Sessions:          sessions, Caller: auth.Caller,
 	})
 	if err != nil {
@@ -286,7 +175,7 @@ func build(ctx context.Context, s store.Store, o options, issuer string) (*http.
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	return srv, []worker{verifier, sweeper}, nil
+	return srv, []demohost.Worker{verifier, sweeper}, nil
 }
 
 // loginFirst sends a browser that opens the connected-clients page

@@ -45,7 +45,6 @@ import (
 	"io"
 	"log"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -80,10 +79,6 @@ const (
 	mcpPath = "/mcp"
 )
 
-// shutdownTimeout bounds how long in-flight requests may take to finish
-// at shutdown, and then how long the background workers may take to stop.
-const shutdownTimeout = 10 * time.Second
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -95,137 +90,31 @@ func main() {
 	}
 }
 
-// options are the command line's flags.
-type options struct {
-	addr, db, schema, issuer, devLogin string
-	registrationLimit                  int
-	cimd                               demohost.CIMDFlags
-}
-
-func parseFlags(args []string, out io.Writer) (options, error) {
-	var o options
-	fs := flag.NewFlagSet("mcp", flag.ContinueOnError)
-	fs.SetOutput(out)
-	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address")
-	fs.StringVar(&o.db, "db", "", `database: "" in-memory SQLite, sqlite:PATH a SQLite file, or a postgres:// DSN`)
-	fs.StringVar(&o.schema, "db-schema", "grantkit", "PostgreSQL schema of grantkit's tables")
-	fs.StringVar(&o.issuer, "issuer", "", `issuer URL (default "http://" + the address listened on)`)
-	fs.StringVar(&o.devLogin, "dev-login", "", "treat a browser without a login as this subject and approve without pages (demos, scripted tests)")
-	fs.IntVar(&o.registrationLimit, "registration-limit", 20, "dynamic client registrations per remote IP per minute")
-	o.cimd.Register(fs)
-	if err := fs.Parse(args); err != nil {
-		return o, err
-	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected arguments: %q", fs.Args())
-	}
-	if o.registrationLimit < 1 {
-		return o, errors.New("-registration-limit must be at least 1")
-	}
-	return o, nil
-}
-
-// run is the server: it listens on -addr, prints "listening on
-// http://HOST:PORT" and the other URLs to stdout, serves until ctx ends,
-// then shuts down gracefully — in-flight requests finish, the verifier's
-// writer and the sweep worker stop, the store closes — and returns nil.
-func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
-	o, err := parseFlags(args, stdout)
+// run is the server (demohost.Run): it listens on -addr, prints
+// "listening on http://HOST:PORT" and the other URLs to stdout, serves
+// until ctx ends, then shuts down gracefully — in-flight requests finish,
+// the verifier's writer and the sweep worker stop, the store closes — and
+// returns nil.
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	o, err := demohost.ParseFlags("mcp", args, stdout)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", o.addr)
-	if err != nil {
-		return err
+	build := func(_ context.Context, s store.Store, issuer string) (*http.Server, []demohost.Worker, error) {
+		return build(s, o, issuer)
 	}
-	defer ln.Close() // after Shutdown, a no-op
-	issuer := o.issuer
-	if issuer == "" {
-		issuer = "http://" + ln.Addr().String()
-	}
-	if err := checkIssuer(issuer); err != nil {
-		return err
-	}
-	issuer = strings.TrimSuffix(issuer, "/")
-
-	s, closeStore, err := demohost.OpenStore(ctx, o.db, o.schema)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, closeStore()) }()
-
-	srv, workers, err := build(s, o, issuer)
-	if err != nil {
-		return err
-	}
-	bg := context.WithoutCancel(ctx) // the workers run until stopped, after ctx ends
-	for i, w := range workers {
-		if err := w.Start(bg); err != nil {
-			return errors.Join(err, stopAll(workers[:i]))
-		}
-	}
-
-	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
-	fmt.Fprintf(stdout, "issuer             %s\n", issuer)
-	fmt.Fprintf(stdout, "MCP endpoint       %s%s\n", issuer, mcpPath)
-	fmt.Fprintf(stdout, "resource metadata  %s%s%s\n", issuer, httpapi.WellKnownProtectedResource, mcpPath)
-	fmt.Fprintf(stdout, "connected clients  %s%s\n", issuer, demohost.PagePath)
-	if o.devLogin != "" {
-		fmt.Fprintf(stdout, "dev login          browsers without a login are %q and approve at once\n", o.devLogin)
-	}
-
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served: // Serve failed before any shutdown
-		return errors.Join(err, stopAll(workers))
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-	defer cancel()
-	err = srv.Shutdown(sctx)
-	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
-		err = errors.Join(err, serr)
-	}
-	return errors.Join(err, stopAll(workers))
-}
-
-// worker is what runs a goroutine between Start and Stop: the token
-// Verifier and the sweep Worker.
-type worker interface {
-	Start(context.Context) error
-	Stop(context.Context) error
-}
-
-// stopAll stops workers, newest first, each within shutdownTimeout.
-func stopAll(workers []worker) error {
-	var errs []error
-	for i := len(workers) - 1; i >= 0; i-- {
-		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-		errs = append(errs, workers[i].Stop(ctx))
-		cancel()
-	}
-	return errors.Join(errs...)
-}
-
-// checkIssuer refuses an issuer that is not an http(s) URL of a host
-// alone: the endpoints are mounted at the root.
-func checkIssuer(issuer string) error {
-	u, err := url.Parse(issuer)
-	if err != nil {
-		return fmt.Errorf("-issuer: %w", err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
-		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("-issuer %q: want http(s)://HOST[:PORT] without a path", issuer)
-	}
-	return nil
+	return demohost.Run(ctx, o, stdout, build, func(w io.Writer, issuer string) {
+		fmt.Fprintf(w, "issuer             %s\n", issuer)
+		fmt.Fprintf(w, "MCP endpoint       %s%s\n", issuer, mcpPath)
+		fmt.Fprintf(w, "resource metadata  %s%s%s\n", issuer, httpapi.WellKnownProtectedResource, mcpPath)
+		fmt.Fprintf(w, "connected clients  %s%s\n", issuer, demohost.PagePath)
+	})
 }
 
 // build wires grantkit and the MCP server on s and returns the HTTP server
 // and the workers to start: the token Verifier's last_used_at writer and
 // the sweep.
-func build(s store.Store, o options, issuer string) (*http.Server, []worker, error) {
+func build(s store.Store, o demohost.Flags, issuer string) (*http.Server, []demohost.Worker, error) {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	grants, err := grant.New(grant.Config{Store: s, Logger: logger})
 	if err != nil {
@@ -261,21 +150,21 @@ func build(s store.Store, o options, issuer string) (*http.Server, []worker, err
 		return nil, nil, err
 	}
 
-	auth := &demohost.Authorizer{Logins: demohost.NewLogins(strings.HasPrefix(issuer, "https:")), DevSubject: o.devLogin}
+	auth := &demohost.Authorizer{Logins: demohost.NewLogins(strings.HasPrefix(issuer, "https:")), DevSubject: o.DevLogin}
 	paths := httpapi.DefaultPaths
 	paths.Sessions, paths.Page = demohost.SessionsPath, demohost.PagePath
 	// The MCP authorization specification prefers Client ID Metadata
 	// Documents to dynamic registration: a client id that is an https URL
 	// is resolved by fetching it, from public addresses only unless
 	// -cimd-allow adds some.
-	clientIDs, err := o.cimd.Resolver(grants, scopes)
+	clientIDs, err := o.CIMD.Resolver(grants, scopes)
 	if err != nil {
 		return nil, nil, err
 	}
 	h, err := httpapi.New(httpapi.Config{
 		Grants: grants, Tokens: tokens, Minter: minter, Issuer: issuer, Paths: paths,
 		Authorizer: auth, Resources: []string{resource}, ScopesSupported: scopes, ClientIDMetadata: clientIDs,
-		RegistrationLimit: demohost.NewRateLimit(o.registrationLimit, time.Minute).Allow,
+		RegistrationLimit: demohost.NewRateLimit(o.RegistrationLimit, time.Minute).Allow,
 		Sessions:          sessions, Caller: auth.Caller,
 	})
 	if err != nil {
@@ -300,7 +189,7 @@ func build(s store.Store, o options, issuer string) (*http.Server, []worker, err
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	return srv, []worker{verifier, sweeper}, nil
+	return srv, []demohost.Worker{verifier, sweeper}, nil
 }
 
 // loginFirst sends a browser that opens the connected-clients page
