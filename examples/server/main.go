@@ -22,20 +22,15 @@ import (
 	"log"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/grantkit/grantkit/examples/demohost"
 	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/httpapi"
-	"github.com/grantkit/grantkit/session"
 	"github.com/grantkit/grantkit/store"
-	"github.com/grantkit/grantkit/sweep"
-	"github.com/grantkit/grantkit/token"
 )
 
 // The demo client every start registers (or finds).
@@ -89,107 +84,41 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	})
 }
 
-// build wires grantkit on s and returns the HTTP server and the workers
-// to start: the token Verifier's last_used_at writer and the sweep.
+// build wires grantkit on s (demohost.NewAuthServer, with the demo
+// client) and the protected API, and returns the HTTP server and the
+// workers to start: the token Verifier's last_used_at writer and the
+// sweep.
 func build(ctx context.Context, s store.Store, o demohost.Flags, issuer string) (*http.Server, []demohost.Worker, error) {
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	grants, err := grant.New(grant.Config{Store: s, Logger: logger})
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := ensureDemoClient(ctx, grants); err != nil {
-		return nil, nil, err
-	}
-	key, err := token.GenerateKey(token.EdDSA)
-	if err != nil {
-		return nil, nil, err
-	}
-	keys, err := token.NewKeySet(key)
-	if err != nil {
-		return nil, nil, err
-	}
-	minter, err := token.NewMinter(token.MinterConfig{Issuer: issuer, Keys: keys})
-	if err != nil {
-		return nil, nil, err
-	}
-	tokens, err := token.NewServer(grants, token.ServerConfig{Minter: minter})
-	if err != nil {
-		return nil, nil, err
-	}
 	resource := issuer + "/api"
-	verifier, err := token.NewVerifier(grants, minter.VerifierConfig(resource))
+	as, err := demohost.NewAuthServer(ctx, demohost.AuthServerConfig{Store: s, Flags: o, Issuer: issuer,
+		Resource: resource, Scopes: scopes, Setup: ensureDemoClient})
 	if err != nil {
 		return nil, nil, err
 	}
-	sessions, err := session.New(grants, session.Config{})
-	if err != nil {
-		return nil, nil, err
-	}
-	sweeper, err := sweep.New(grants, sweep.Config{})
-	if err != nil {
-		return nil, nil, err
-	}
-
-	auth := &demohost.Authorizer{Logins: demohost.NewLogins(strings.HasPrefix(issuer, "https:")), DevSubject: o.DevLogin}
-	paths := httpapi.DefaultPaths
-	paths.Sessions, paths.Page = demohost.SessionsPath, demohost.PagePath
-	// MCP clients may use the URL of their Client ID Metadata Document as
-	// their client id; the resolver fetches only from public addresses
-	// (and those -cimd-allow adds), follows no redirect and bounds size,
-	// time and cache.
-	clientIDs, err := o.CIMD.Resolver(grants, scopes)
-	if err != nil {
-		return nil, nil, err
-	}
-	h, err := httpapi.New(httpapi.Config{
-		Grants: grants, Tokens: tokens, Minter: minter, Issuer: issuer, Paths: paths,
-		Authorizer: auth, Resources: []string{resource}, ScopesSupported: scopes, ClientIDMetadata: clientIDs,
-		RegistrationLimit: demohost.NewRateLimit(o.RegistrationLimit, time.Minute).Allow,
-		Sessions:          sessions, Caller: auth.Caller,
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	auth.Handler = h
 	pr, err := httpapi.NewProtectedResource(httpapi.ProtectedResourceConfig{Resource: resource,
 		AuthorizationServers: []string{issuer}, ScopesSupported: scopes, ResourceName: "grantkit demo API"})
 	if err != nil {
 		return nil, nil, err
 	}
-	bearer, err := httpapi.NewBearer(httpapi.BearerConfig{Verifier: verifier,
-		ResourceMetadata: pr.MetadataURL(), Logger: logger})
+	bearer, err := httpapi.NewBearer(httpapi.BearerConfig{Verifier: as.Verifier,
+		ResourceMetadata: pr.MetadataURL(), Logger: as.Logger})
 	if err != nil {
 		return nil, nil, err
 	}
 
 	mux := http.NewServeMux()
-	h.Mount(mux)
+	as.Mount(mux)
 	mountAPI(mux, pr, bearer)
-	mux.Handle(demohost.LoginPath, auth.Logins.Handler())
 	srv := &http.Server{
-		Handler:           loginFirst(auth, mux),
+		Handler:           as.LoginFirst(mux),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(as.Logger.Handler(), slog.LevelWarn),
 	}
-	return srv, []demohost.Worker{verifier, sweeper}, nil
-}
-
-// loginFirst sends a browser that opens the connected-clients page
-// without a login to the login page, which brings it back.
-func loginFirst(auth *demohost.Authorizer, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == demohost.PagePath && r.Method == http.MethodGet {
-			if u, _ := auth.User(r); u == "" {
-				http.Redirect(w, r, demohost.LoginPath+"?next="+url.QueryEscape(demohost.PagePath), http.StatusFound)
-				return
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
+	return srv, as.Workers, nil
 }
 
 // ensureDemoClient registers the demo client unless the store holds it

@@ -32,9 +32,8 @@
 // It lives in the interop module rather than at examples/mcp because it
 // imports the MCP Go SDK, which the library module may not depend on (its
 // go.mod keeps exactly five dependencies); the interop module is where
-// such dependencies go. Its login, consent page, authorizer, rate limit
-// and store opening are examples/server's, from package
-// examples/demohost.
+// such dependencies go. Its authorization server, login, consent page,
+// flags and life are examples/server's, from package examples/demohost.
 package main
 
 import (
@@ -46,20 +45,14 @@ import (
 	"log"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/grantkit/grantkit/examples/demohost"
-	"github.com/grantkit/grantkit/grant"
 	"github.com/grantkit/grantkit/httpapi"
-	"github.com/grantkit/grantkit/session"
 	"github.com/grantkit/grantkit/store"
-	"github.com/grantkit/grantkit/sweep"
-	"github.com/grantkit/grantkit/token"
 )
 
 // Scopes.
@@ -100,8 +93,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	build := func(_ context.Context, s store.Store, issuer string) (*http.Server, []demohost.Worker, error) {
-		return build(s, o, issuer)
+	build := func(ctx context.Context, s store.Store, issuer string) (*http.Server, []demohost.Worker, error) {
+		return build(ctx, s, o, issuer)
 	}
 	return demohost.Run(ctx, o, stdout, build, func(w io.Writer, issuer string) {
 		fmt.Fprintf(w, "issuer             %s\n", issuer)
@@ -111,97 +104,31 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	})
 }
 
-// build wires grantkit and the MCP server on s and returns the HTTP server
-// and the workers to start: the token Verifier's last_used_at writer and
-// the sweep.
-func build(s store.Store, o demohost.Flags, issuer string) (*http.Server, []demohost.Worker, error) {
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	grants, err := grant.New(grant.Config{Store: s, Logger: logger})
-	if err != nil {
-		return nil, nil, err
-	}
-	key, err := token.GenerateKey(token.EdDSA)
-	if err != nil {
-		return nil, nil, err
-	}
-	keys, err := token.NewKeySet(key)
-	if err != nil {
-		return nil, nil, err
-	}
-	minter, err := token.NewMinter(token.MinterConfig{Issuer: issuer, Keys: keys})
-	if err != nil {
-		return nil, nil, err
-	}
-	tokens, err := token.NewServer(grants, token.ServerConfig{Minter: minter})
-	if err != nil {
-		return nil, nil, err
-	}
+// build wires grantkit on s (demohost.NewAuthServer) and the MCP server,
+// and returns the HTTP server and the workers to start: the token
+// Verifier's last_used_at writer and the sweep.
+func build(ctx context.Context, s store.Store, o demohost.Flags, issuer string) (*http.Server, []demohost.Worker, error) {
 	resource := issuer + mcpPath
-	verifier, err := token.NewVerifier(grants, minter.VerifierConfig(resource))
+	as, err := demohost.NewAuthServer(ctx, demohost.AuthServerConfig{Store: s, Flags: o,
+		Issuer: issuer, Resource: resource, Scopes: scopes})
 	if err != nil {
 		return nil, nil, err
 	}
-	sessions, err := session.New(grants, session.Config{})
-	if err != nil {
-		return nil, nil, err
-	}
-	sweeper, err := sweep.New(grants, sweep.Config{})
-	if err != nil {
-		return nil, nil, err
-	}
-
-	auth := &demohost.Authorizer{Logins: demohost.NewLogins(strings.HasPrefix(issuer, "https:")), DevSubject: o.DevLogin}
-	paths := httpapi.DefaultPaths
-	paths.Sessions, paths.Page = demohost.SessionsPath, demohost.PagePath
-	// The MCP authorization specification prefers Client ID Metadata
-	// Documents to dynamic registration: a client id that is an https URL
-	// is resolved by fetching it, from public addresses only unless
-	// -cimd-allow adds some.
-	clientIDs, err := o.CIMD.Resolver(grants, scopes)
-	if err != nil {
-		return nil, nil, err
-	}
-	h, err := httpapi.New(httpapi.Config{
-		Grants: grants, Tokens: tokens, Minter: minter, Issuer: issuer, Paths: paths,
-		Authorizer: auth, Resources: []string{resource}, ScopesSupported: scopes, ClientIDMetadata: clientIDs,
-		RegistrationLimit: demohost.NewRateLimit(o.RegistrationLimit, time.Minute).Allow,
-		Sessions:          sessions, Caller: auth.Caller,
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	auth.Handler = h
-
-	endpoint, err := newMCPEndpoint(verifier, resource, issuer, logger)
+	endpoint, err := newMCPEndpoint(as.Verifier, resource, issuer, as.Logger)
 	if err != nil {
 		return nil, nil, err
 	}
 	mux := http.NewServeMux()
-	h.Mount(mux)
+	as.Mount(mux)
 	endpoint.mount(mux)
-	mux.Handle(demohost.LoginPath, auth.Logins.Handler())
 	// No ReadTimeout or WriteTimeout: the streamable transport keeps
 	// server-sent event streams open for as long as a session lasts.
 	srv := &http.Server{
-		Handler:           loginFirst(auth, mux),
+		Handler:           as.LoginFirst(mux),
 		ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(as.Logger.Handler(), slog.LevelWarn),
 	}
-	return srv, []demohost.Worker{verifier, sweeper}, nil
-}
-
-// loginFirst sends a browser that opens the connected-clients page
-// without a login to the login page, which brings it back.
-func loginFirst(auth *demohost.Authorizer, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == demohost.PagePath && r.Method == http.MethodGet {
-			if u, _ := auth.User(r); u == "" {
-				http.Redirect(w, r, demohost.LoginPath+"?next="+url.QueryEscape(demohost.PagePath), http.StatusFound)
-				return
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
+	return srv, as.Workers, nil
 }
