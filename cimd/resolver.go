@@ -58,9 +58,10 @@ type Config struct {
 	// CacheSize bounds how many client ids are cached; default
 	// DefaultCacheSize.
 	CacheSize int
-	// MaxFetches bounds the documents being fetched at once (a fetch
-	// outlives a caller that gave up, up to Timeout); a Client call that
-	// would start one more fails with ErrBusy. Default DefaultMaxFetches.
+	// MaxFetches bounds the documents being resolved at once — fetched
+	// (up to Timeout) and stored — which outlive a caller that gave up; a
+	// Client call that would start one more fails with ErrBusy at once.
+	// Default DefaultMaxFetches.
 	MaxFetches int
 	// MaxAge and MinAge bound how long a fetched document is trusted,
 	// whatever its cache headers say; defaults DefaultMaxAge and

@@ -428,10 +428,16 @@ func TestResolverBoundedCache(t *testing.T) {
 func TestResolverFetchLimit(t *testing.T) {
 	e := testenv.New(t, testdb.DB{Name: "sqlite", Harness: testdb.SQLite()})
 	release := make(chan struct{})
+	free := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(free) // a failure before the release must not hang the server's Close
 	var base string
 	d := newDocServer(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/after.json" {
-			<-release
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
 		}
 		serveJSON(w, doc(base+r.URL.Path), "max-age=600")
 	})
@@ -446,8 +452,10 @@ func TestResolverFetchLimit(t *testing.T) {
 	for i := range errs {
 		wg.Go(func() { _, errs[i] = r.Client(ctx, d.id(fmt.Sprintf("/hang%d.json", i))) })
 	}
-	for d.requests.Load() < 2 {
-		time.Sleep(time.Millisecond)
+	for end := time.Now().Add(10 * time.Second); d.requests.Load() < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("the server got %d requests, want 2 hanging", d.requests.Load())
+		}
 	}
 	if _, err := r.Client(ctx, d.id("/after.json")); !errors.Is(err, cimd.ErrBusy) {
 		t.Fatalf("a third distinct id with two fetches hanging: %v, want ErrBusy", err)
@@ -458,7 +466,7 @@ func TestResolverFetchLimit(t *testing.T) {
 	if _, err := r.Client(short, d.id("/hang0.json")); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("an id being fetched: %v, want to wait for that fetch (here: the deadline)", err)
 	}
-	close(release)
+	free()
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)

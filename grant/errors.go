@@ -23,8 +23,10 @@ var (
 	ErrInvalidScope = errors.New("grant: invalid scope")
 	// ErrRequestExpired reports an authorization request past its lifetime.
 	ErrRequestExpired = errors.New("grant: authorization request expired")
-	// ErrRequestClosed reports an authorization request already approved,
-	// denied or revoked.
+	// ErrRequestClosed reports an authorization request already approved
+	// or denied. One the cascade closed with its grant while it was open
+	// is ErrInvalidTransition instead: the grant's revocation is the
+	// answer.
 	ErrRequestClosed = errors.New("grant: authorization request already closed")
 )
 
@@ -48,5 +50,6 @@ var (
 var ErrInvalidReason = errors.New("grant: a revocation needs a reason")
 
 // ErrInvalidTransition reports a grant state change the state machine
-// does not allow, such as activating a revoked grant.
+// does not allow, such as activating a revoked grant; Approve and Deny
+// return it for a request whose grant was revoked while it was open.
 var ErrInvalidTransition = errors.New("grant: invalid state transition")

@@ -2,6 +2,7 @@ package grant
 
 import (
 	"fmt"
+	"github.com/grantkit/grantkit/store"
 	"net/url"
 	"strconv"
 	"strings"
@@ -247,6 +248,17 @@ func registeredRedirect(registered []string, requested string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// RedirectURIRegistered reports whether uri, the redirect URI of an
+// authorization request, is one of c's redirect URIs under Authorize's
+// rule (exact, or a loopback IP literal on another port, RFC 8252 §7.3)
+// and c is not deleted. A decision's error may be redirected only then
+// (RFC 6749 §4.1.2.1): a client deleted or changed since the request no
+// longer vouches for the URI.
+func RedirectURIRegistered(c store.Client, uri string) bool {
+	_, ok := registeredRedirect(c.RedirectURIs, uri)
+	return ok && c.DeletedAt.IsZero()
 }
 
 // clip quotes s for an error message, shortened so that the quoted form

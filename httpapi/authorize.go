@@ -273,18 +273,20 @@ func (h *Handler) pendingRequest(ctx context.Context, id string) (AuthorizeReque
 // for that subject and subject kind (ErrNotRequestOwner otherwise) and
 // runs grant.Manager.ApproveTx: the grant is activated and the code issued
 // atomically, and the code is sent only after the commit. An unknown,
-// foreign or already closed request is shown to the user; other failures
-// (expired, revoked meanwhile, server_error) are redirected to the client.
+// foreign or already decided request, or one whose client was deleted or
+// no longer registers its redirect URI, is shown to the user; other
+// failures (expired, its grant revoked meanwhile, server_error) are
+// redirected to the client.
 // For hosts that run their own consent handler; Decision calls it.
 func (h *Handler) Approve(w http.ResponseWriter, r *http.Request, requestID string, login Login) {
 	var ap grant.Approval
-	ar, owned, err := h.decide(r.Context(), requestID, login, func(ctx context.Context, tx store.Tx) error {
+	ar, redirectable, err := h.decide(r.Context(), requestID, login, func(ctx context.Context, tx store.Tx) error {
 		var err error
 		ap, err = h.grants.ApproveTx(ctx, tx, requestID, nil)
 		return err
 	})
 	if err != nil {
-		h.decisionError(w, r, ar, owned, err)
+		h.decisionError(w, r, ar, redirectable, err)
 		return
 	}
 	q := url.Values{"code": {ap.Code}, "iss": {h.cfg.Issuer}}
@@ -301,11 +303,11 @@ func (h *Handler) Approve(w http.ResponseWriter, r *http.Request, requestID stri
 // closes the request and writes the authorization.denied audit event —
 // nothing else. Errors are answered as for Approve.
 func (h *Handler) Deny(w http.ResponseWriter, r *http.Request, requestID string, login Login) {
-	ar, owned, err := h.decide(r.Context(), requestID, login, func(ctx context.Context, tx store.Tx) error {
+	ar, redirectable, err := h.decide(r.Context(), requestID, login, func(ctx context.Context, tx store.Tx) error {
 		return h.grants.DenyTx(ctx, tx, requestID, DenyReason, login.Subject)
 	})
 	if err != nil {
-		h.decisionError(w, r, ar, owned, err)
+		h.decisionError(w, r, ar, redirectable, err)
 		return
 	}
 	h.redirectError(w, r, endpointDecision, &RedirectError{
@@ -314,10 +316,13 @@ func (h *Handler) Deny(w http.ResponseWriter, r *http.Request, requestID string,
 
 // decide runs fn in one transaction after checking that request id
 // belongs to login's subject and subject kind. It returns the request as
-// read and whether that check passed, so a failure after it may be
-// redirected to the request's client.
+// read and whether a failure after that check may be redirected to the
+// request's client: the request is the user's, and its client, not
+// deleted, still registers its redirect URI (a client changed or deleted
+// meanwhile closes its requests, and must not have errors sent to a URI
+// it no longer vouches for).
 func (h *Handler) decide(ctx context.Context, id string, login Login,
-	fn func(ctx context.Context, tx store.Tx) error) (ar store.AuthRequest, owned bool, err error) {
+	fn func(ctx context.Context, tx store.Tx) error) (ar store.AuthRequest, redirectable bool, err error) {
 	if err := requestID(id); err != nil {
 		return store.AuthRequest{}, false, err
 	}
@@ -336,16 +341,24 @@ func (h *Handler) decide(ctx context.Context, id string, login Login,
 		if login.Subject == "" || g.Subject != login.Subject || g.SubjectKind != login.SubjectKind {
 			return ErrNotRequestOwner
 		}
-		owned = true
+		c, err := tx.GetClient(ctx, ar.ClientID)
+		switch {
+		case err == nil:
+			redirectable = grant.RedirectURIRegistered(c, ar.RedirectURI)
+		case !errors.Is(err, store.ErrNotFound):
+			return fmt.Errorf("httpapi: reading client: %w", err)
+		}
 		return fn(ctx, tx)
 	})
-	return ar, owned, err
+	return ar, redirectable, err
 }
 
-// decisionError answers a failed Approve or Deny: shown to the user unless
-// the request is the user's and still open, then redirected to its client.
-func (h *Handler) decisionError(w http.ResponseWriter, r *http.Request, ar store.AuthRequest, owned bool, err error) {
-	if !owned || errors.Is(err, grant.ErrRequestClosed) || errors.Is(err, store.ErrNotFound) {
+// decisionError answers a failed Approve or Deny: redirected to the
+// request's client when decide allows it (the user's request, its
+// redirect URI still the client's) and the request was not already
+// decided; otherwise shown to the user.
+func (h *Handler) decisionError(w http.ResponseWriter, r *http.Request, ar store.AuthRequest, redirectable bool, err error) {
+	if !redirectable || errors.Is(err, grant.ErrRequestClosed) || errors.Is(err, store.ErrNotFound) {
 		h.showError(w, r, endpointDecision, err)
 		return
 	}

@@ -118,7 +118,8 @@ var (
 // may fetch the client's metadata document and store or update the client
 // (draft-ietf-oauth-client-id-metadata-document); a document that cannot
 // be fetched or is refused is an error wrapping a cimd sentinel
-// (invalid_client, shown to the user: no redirect URI is trusted yet).
+// (invalid_client, or temporarily_unavailable for cimd.ErrBusy; shown to
+// the user: no redirect URI is trusted yet).
 // Otherwise it touches no state.
 func (h *Handler) ParseAuthorize(r *http.Request) (AuthorizeRequest, error) {
 	req, _, err := h.parseAuthorize(r)

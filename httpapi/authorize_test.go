@@ -17,6 +17,7 @@ import (
 	"github.com/grantkit/grantkit/httpapi"
 	"github.com/grantkit/grantkit/internal/testdb"
 	"github.com/grantkit/grantkit/internal/testenv"
+	"github.com/grantkit/grantkit/store"
 )
 
 // userHeader names the user the test Authorizer authenticates; without it
@@ -461,27 +462,56 @@ func TestDecisionRefusals(t *testing.T) {
 }
 
 // TestDecisionAfterRevocation: the grant of a request the user is
-// deciding is revoked meanwhile (the user revokes the client in another
-// tab, say), and the cascade closes the request with it. Approving or
-// denying it then tells the client access_denied at its redirect URI —
-// the user's request is owned and the client waits there — with no code
-// and no change, rather than showing the user a closed request.
+// deciding is revoked meanwhile, and the cascade closes the request with
+// it. When the user revoked it (another tab, say), approving or denying
+// then tells the client access_denied at its redirect URI — the request
+// is the user's and the client waits there. When the client was deleted,
+// or changed so that it no longer registers that redirect URI, the error
+// is shown to the user instead: the client no longer vouches for the URI
+// (RFC 6749 §4.1.2.1). Either way no code and no change.
 func TestDecisionAfterRevocation(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.DB) {
 		t.Parallel()
 		e, _ := authEnv(t, db)
-		for _, d := range []string{httpapi.DecisionApprove, httpapi.DecisionDeny} {
-			t.Run(d, func(t *testing.T) {
-				a := e.Start(testenv.Request(e.Client().ID, "alice"))
-				if _, err := e.Manager.Revoke(t.Context(), []string{a.Grant.ID}, grant.ReasonUserRevoked, "alice"); err != nil {
+		causes := []struct {
+			name     string
+			revoke   func(t *testing.T, c testenv.Client, g store.Grant)
+			redirect bool
+		}{
+			{"user revoked", func(t *testing.T, _ testenv.Client, g store.Grant) {
+				if _, err := e.Manager.Revoke(t.Context(), []string{g.ID}, grant.ReasonUserRevoked, "alice"); err != nil {
 					t.Fatal(err)
 				}
-				before := e.Snapshot()
-				wantRedirectError(t, serve(e.Mux, decision(a.Request.ID, d, "alice")), testenv.RedirectURI,
-					"access_denied", "xyz")
-				unchanged(t, before, e.Snapshot())
-			})
+			}, true},
+			{"client deleted", func(t *testing.T, c testenv.Client, _ store.Grant) {
+				if _, err := e.Manager.DeleteClient(t.Context(), c.ID, "admin"); err != nil {
+					t.Fatal(err)
+				}
+			}, false},
+			{"redirect URI changed", func(t *testing.T, c testenv.Client, _ store.Grant) {
+				if _, _, err := e.Manager.UpdateClient(t.Context(), c.ID, grant.ClientMetadata{Name: c.Name,
+					RedirectURIs: []string{"https://moved.example/cb"}, Scopes: c.Scopes}, "admin"); err != nil {
+					t.Fatal(err)
+				}
+			}, false},
+		}
+		for _, cause := range causes {
+			for _, d := range []string{httpapi.DecisionApprove, httpapi.DecisionDeny} {
+				t.Run(cause.name+"/"+d, func(t *testing.T) {
+					c := e.Client()
+					a := e.Start(testenv.Request(c.ID, "alice"))
+					cause.revoke(t, c, a.Grant)
+					before := e.Snapshot()
+					rec := serve(e.Mux, decision(a.Request.ID, d, "alice"))
+					if cause.redirect {
+						wantRedirectError(t, rec, testenv.RedirectURI, "access_denied", "xyz")
+					} else {
+						wantShown(t, rec, http.StatusForbidden, "access_denied")
+					}
+					unchanged(t, before, e.Snapshot())
+				})
+			}
 		}
 	})
 }

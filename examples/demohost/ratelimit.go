@@ -30,7 +30,7 @@ func NewRateLimit(limit int, window time.Duration) *RateLimit {
 	return &RateLimit{limit: limit, window: window, now: time.Now, count: make(map[string]int)}
 }
 
-// allow counts a call from r's remote IP and returns
+// Allow counts a call from r's remote IP and returns
 // httpapi.ErrRateLimited once that IP made limit calls this window.
 func (l *RateLimit) Allow(r *http.Request) error {
 	ip, _, err := net.SplitHostPort(r.RemoteAddr)
