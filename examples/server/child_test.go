@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"os/signal"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -104,10 +106,26 @@ func rssKiB() int {
 
 // child is the server running in another process.
 type child struct {
-	cmd   *exec.Cmd
-	base  string
-	stats string // the stats URL, when started with withStats
+	cmd    *exec.Cmd
+	stdout *io.PipeWriter // closed once the process is waited for
+	base   string
+	stats  string // the stats URL, when started by startChildWithStats
+
+	waitOnce sync.Once
+	waitErr  error
 }
+
+// wait waits for the process once, then ends the output's reader.
+func (c *child) wait() error {
+	c.waitOnce.Do(func() {
+		c.waitErr = c.cmd.Wait()
+		c.stdout.Close()
+	})
+	return c.waitErr
+}
+
+// statsClient reads the child's figures; a stuck child fails the read.
+var statsClient = &http.Client{Timeout: 10 * time.Second}
 
 // startChild runs the server in a new process of the test binary with
 // args, and returns once it listens.
@@ -124,15 +142,18 @@ func newChild(t *testing.T, stats bool, args ...string) *child {
 		cmd.Env = append(cmd.Env, envChildStats+"=1")
 	}
 	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Through an io.Pipe, not StdoutPipe: Wait then waits for the copy of
+	// the child's output, which the reader below drains, instead of
+	// closing a pipe the reader may still be reading.
+	out, pw := io.Pipe()
+	cmd.Stdout = pw
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	c := &child{cmd: cmd}
+	c := &child{cmd: cmd, stdout: pw}
 	t.Cleanup(func() { c.kill() })
+	hung := time.AfterFunc(time.Minute, c.kill) // a child that never listens fails the test
+	defer hung.Stop()
 	lines := bufio.NewScanner(out)
 	if stats {
 		var ok bool
@@ -161,7 +182,7 @@ func newChild(t *testing.T, stats bool, args ...string) *child {
 // figures reads the child's childStats.
 func (c *child) figures() (childStats, error) {
 	var s childStats
-	resp, err := http.Get(c.stats)
+	resp, err := statsClient.Get(c.stats)
 	if err != nil {
 		return s, err
 	}
@@ -176,7 +197,7 @@ func (c *child) stop(timeout time.Duration) error {
 		return err
 	}
 	done := make(chan error, 1)
-	go func() { done <- c.cmd.Wait() }()
+	go func() { done <- c.wait() }()
 	select {
 	case err := <-done:
 		return err
@@ -188,8 +209,6 @@ func (c *child) stop(timeout time.Duration) error {
 
 // kill ends the process with SIGKILL: no shutdown, no flush.
 func (c *child) kill() {
-	if c.cmd.ProcessState == nil {
-		_ = c.cmd.Process.Signal(syscall.SIGKILL)
-		_ = c.cmd.Wait()
-	}
+	_ = c.cmd.Process.Signal(syscall.SIGKILL) // fails harmlessly once it has exited
+	_ = c.wait()
 }

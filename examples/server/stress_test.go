@@ -137,7 +137,7 @@ func stressOn(t *testing.T, d time.Duration, workers int, dbArgs []string,
 	if len(under) > 0 {
 		first, last, peak := under[0], under[len(under)-1], peakFigures(under)
 		t.Logf("server under load: at %s %s; at the end %s; peaks %d goroutines, heap %d KiB, RSS %d KiB",
-			(d / 10).Round(time.Second), first, last, peak.Goroutines, peak.HeapKiB, peak.RSSKiB)
+			d/10, first, last, peak.Goroutines, peak.HeapKiB, peak.RSSKiB)
 	}
 	t.Logf("server idle: before the load %s; after it, connections closed, %s", idle0, idle1)
 	if idle1.Goroutines > idle0.Goroutines+2 {
