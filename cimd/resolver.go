@@ -59,9 +59,10 @@ type Config struct {
 	// DefaultCacheSize.
 	CacheSize int
 	// MaxFetches bounds the documents being resolved at once — fetched
-	// (up to Timeout) and stored — which outlive a caller that gave up; a
-	// Client call that would start one more fails with ErrBusy at once.
-	// Default DefaultMaxFetches.
+	// (up to Timeout) and stored — which outlive a caller that gave up. A
+	// Client call that would start one more answers the stored client, if
+	// there is one (as last fetched), and otherwise fails with ErrBusy at
+	// once. Default DefaultMaxFetches.
 	MaxFetches int
 	// MaxAge and MinAge bound how long a fetched document is trusted,
 	// whatever its cache headers say; defaults DefaultMaxAge and
@@ -158,7 +159,8 @@ func New(cfg Config) (*Resolver, error) {
 // a caller's ctx (Config.Timeout bounds it); ctx bounds the wait. Errors:
 // ErrNotClientIDURL, ErrFetch, ErrForbiddenAddress, ErrTooLarge and
 // ErrInvalidDocument (the latter four remembered for MinAge), ErrBusy
-// (MaxFetches documents are being fetched; not remembered), an error
+// (MaxFetches documents are being fetched and the client was never
+// stored; not remembered), an error
 // wrapping grant.ErrInvalidClient for a client the host deleted, and a
 // store failure as is. Nothing is stored when it fails.
 func (r *Resolver) Client(ctx context.Context, clientID string) (store.Client, error) {
@@ -176,6 +178,12 @@ func (r *Resolver) Client(ctx context.Context, clientID string) (store.Client, e
 	cl, ok := r.calls[clientID]
 	if !ok && len(r.calls) >= r.cfg.MaxFetches {
 		r.mu.Unlock()
+		// A client fetched before (its cache entry expired, or a flood
+		// evicted it) keeps working on its stored metadata until a fetch
+		// slot is free; an unknown one waits for the flood to pass.
+		if c, err := r.cfg.Grants.Client(ctx, clientID); err == nil {
+			return c, nil
+		}
 		return store.Client{}, ErrBusy
 	}
 	if !ok {

@@ -424,7 +424,9 @@ func TestResolverBoundedCache(t *testing.T) {
 // TestResolverFetchLimit: a flood of distinct ids whose servers hang
 // holds at most MaxFetches fetches; the next distinct id fails at once
 // with ErrBusy (temporarily_unavailable), stores and remembers nothing,
-// while a caller of an id already being fetched still shares that fetch.
+// while a caller of an id already being fetched still shares that fetch,
+// and a client stored before (its cache entry gone) keeps working on its
+// stored metadata.
 func TestResolverFetchLimit(t *testing.T) {
 	e := testenv.New(t, testdb.DB{Name: "sqlite", Harness: testdb.SQLite()})
 	release := make(chan struct{})
@@ -432,7 +434,7 @@ func TestResolverFetchLimit(t *testing.T) {
 	t.Cleanup(free) // a failure before the release must not hang the server's Close
 	var base string
 	d := newDocServer(t, func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/after.json" {
+		if path := r.URL.Path; path != "/after.json" && path != "/known.json" && path != "/other.json" {
 			select {
 			case <-release:
 			case <-r.Context().Done():
@@ -444,15 +446,22 @@ func TestResolverFetchLimit(t *testing.T) {
 	base = d.base
 	cfg := d.config(e)
 	cfg.MaxFetches = 2
+	cfg.CacheSize = 1
 	r := newResolver(t, cfg)
 	ctx := context.Background()
+	known := d.id("/known.json")
+	for _, id := range []string{known, d.id("/other.json")} { // the second evicts the first
+		if _, err := r.Client(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i := range errs {
 		wg.Go(func() { _, errs[i] = r.Client(ctx, d.id(fmt.Sprintf("/hang%d.json", i))) })
 	}
-	for end := time.Now().Add(10 * time.Second); d.requests.Load() < 2; time.Sleep(time.Millisecond) {
+	for end := time.Now().Add(10 * time.Second); d.requests.Load() < 4; time.Sleep(time.Millisecond) {
 		if time.Now().After(end) {
 			t.Fatalf("the server got %d requests, want 2 hanging", d.requests.Load())
 		}
@@ -461,6 +470,9 @@ func TestResolverFetchLimit(t *testing.T) {
 		t.Fatalf("a third distinct id with two fetches hanging: %v, want ErrBusy", err)
 	}
 	wantNoClient(t, e, d.id("/after.json"))
+	if c, err := r.Client(ctx, known); err != nil || c.ID != known { // evicted from the cache of one
+		t.Errorf("a stored client while busy: %+v, %v; want it", c, err)
+	}
 	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
 	if _, err := r.Client(short, d.id("/hang0.json")); !errors.Is(err, context.DeadlineExceeded) {
@@ -474,8 +486,8 @@ func TestResolverFetchLimit(t *testing.T) {
 	if _, err := r.Client(ctx, d.id("/after.json")); err != nil {
 		t.Errorf("after the fetches ended: %v, want the client (ErrBusy is not remembered)", err)
 	}
-	if got := d.requests.Load(); got != 3 {
-		t.Errorf("the server got %d requests, want 3", got)
+	if got := d.requests.Load(); got != 5 {
+		t.Errorf("the server got %d requests, want 5", got)
 	}
 }
 
