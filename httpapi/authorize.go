@@ -418,9 +418,14 @@ func (h *Handler) showError(w http.ResponseWriter, r *http.Request, endpoint str
 	_, _ = fmt.Fprintf(w, "%s: %s\n", code, desc)
 }
 
-// logFailure logs a server-side failure of endpoint.
+// logFailure logs a server-side failure of endpoint: at Error, or at
+// Warn for a 503 (temporarily_unavailable, an overload).
 func (h *Handler) logFailure(r *http.Request, endpoint string, err error) {
-	h.log.LogAttrs(r.Context(), slog.LevelError, "httpapi: request failed",
+	level := slog.LevelError
+	if _, status := ErrorCode(err); status == http.StatusServiceUnavailable {
+		level = slog.LevelWarn // overload (cimd.ErrBusy, sweep.ErrBusy): a flood must not be a flood of errors
+	}
+	h.log.LogAttrs(r.Context(), level, "httpapi: request failed",
 		slog.String("endpoint", endpoint), slog.String("error", err.Error()))
 }
 
