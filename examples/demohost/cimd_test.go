@@ -66,7 +66,12 @@ func TestCIMDFlags(t *testing.T) {
 		{"trusted CA, loopback not allowed", []string{"-cimd-ca", ca}, false, cimd.ErrForbiddenAddress},
 		{"another network allowed", []string{"-cimd-ca", ca, "-cimd-allow", "10.0.0.0/8"}, false, cimd.ErrForbiddenAddress},
 		{"trusted and allowed", []string{"-cimd-ca", ca, "-cimd-allow", "10.0.0.0/8, 127.0.0.0/8"}, false, nil},
+		{"mapped prefix", []string{"-cimd-ca", ca, "-cimd-allow", "::ffff:127.0.0.0/104"}, false, nil},
 		{"bad prefix", []string{"-cimd-allow", "127.0.0.1"}, true, nil},
+		{"everything", []string{"-cimd-allow", "0.0.0.0/0"}, true, nil},
+		{"every IPv6", []string{"-cimd-allow", "::/0"}, true, nil},
+		{"link-local", []string{"-cimd-allow", "169.254.0.0/16"}, true, nil},
+		{"mapped metadata endpoint", []string{"-cimd-allow", "::ffff:169.254.169.254/128"}, true, nil},
 		{"missing CA file", []string{"-cimd-ca", filepath.Join(dir, "missing.pem")}, true, nil},
 		{"CA file without PEM", []string{"-cimd-ca", notPEM}, true, nil},
 	}
