@@ -58,7 +58,7 @@ func TestAuthzFaults(t *testing.T) {
 				// succeeds.
 				e0, a0 := authEnv(t, db)
 				r0 := tc.setup(e0, a0)
-				fs0, mux0 := faultMux(e0, a0, fault{})
+				fs0, mux0 := faultMux(e0, a0, &fault{})
 				if rec := serve(mux0, r0); rec.Code != tc.ok {
 					t.Fatalf("without failure: %d %s", rec.Code, rec.Body)
 				}
@@ -72,12 +72,12 @@ func TestAuthzFaults(t *testing.T) {
 				r := tc.setup(e, a)
 				before, heard := e.Snapshot(), len(e.Events.Events())
 				for _, f := range faults(calls) {
-					fs, mux := faultMux(e, a, f)
-					rec := f.serve(mux, r)
-					wantServerError(t, f, fs.Trace(), rec)
+					fs, mux := faultMux(e, a, &f)
+					rec := f.serve(t, mux, r)
+					wantServerError(t, &f, fs.Trace(), rec)
 					unchanged(t, before, e.Snapshot())
 					if n := len(e.Events.Events()); n != heard {
-						t.Errorf("%v: the observer heard %v", f, e.Events.Types()[heard:])
+						t.Errorf("%v: the observer heard %v", &f, e.Events.Types()[heard:])
 					}
 				}
 			})
@@ -87,7 +87,7 @@ func TestAuthzFaults(t *testing.T) {
 
 // faultMux mounts a Handler whose store calls go through a faultstore
 // with fault f (k 0: never failing).
-func faultMux(e *env, a *authorizer, f fault) (*faultstore.Store, *http.ServeMux) {
+func faultMux(e *env, a *authorizer, f *fault) (*faultstore.Store, *http.ServeMux) {
 	fs := f.store(e.Store)
 	m, srv := e.ServerOver(fs)
 	h, err := httpapi.New(httpapi.Config{Grants: m, Tokens: srv, Minter: e.Minter, Authorizer: a})
@@ -101,7 +101,7 @@ func faultMux(e *env, a *authorizer, f fault) (*faultstore.Store, *http.ServeMux
 
 // wantServerError fails unless rec is a server error (see TestAuthzFaults)
 // without any credential.
-func wantServerError(t *testing.T, k fault, trace []string, rec *httptest.ResponseRecorder) {
+func wantServerError(t *testing.T, k *fault, trace []string, rec *httptest.ResponseRecorder) {
 	t.Helper()
 	body := rec.Body.String()
 	if cc := rec.Header().Get("Cache-Control"); !strings.Contains(cc, "no-store") {

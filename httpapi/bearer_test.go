@@ -278,7 +278,7 @@ func TestBearerFaults(t *testing.T) {
 			k := f.k
 			next := &protected{}
 			before := e.Snapshot()
-			rec := f.serve(newBearer(t, e.VerifierOver(f.store(e.Store))).Middleware(next), r)
+			rec := f.serve(t, newBearer(t, e.VerifierOver(f.store(e.Store))).Middleware(next), r)
 			checkRefusal(t, rec, http.StatusInternalServerError, "", "server_error")
 			if next.calls.Load() != 0 {
 				t.Errorf("step %d: next was called", k)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,7 +42,7 @@ func faultSweep(t *testing.T, db testdb.DB, ok int, noStore bool, setup func(e *
 	before := e.Snapshot()
 	for _, f := range faults(len(calls)) {
 		k := f.k
-		rec := f.serve(e.MuxOver(f.store(e.Store)), r)
+		rec := f.serve(t, e.MuxOver(f.store(e.Store)), r)
 		if rec.Code < 500 {
 			t.Errorf("failure at call %d (%s): status %d, want 5xx; body %s", k, calls[k-1], rec.Code, rec.Body)
 		}
@@ -69,16 +70,6 @@ func faultSweep(t *testing.T, db testdb.DB, ok int, noStore bool, setup func(e *
 		t.Error("the request changed nothing: the sweep proves nothing")
 	}
 	t.Logf("%d store calls: %v", len(calls), calls)
-}
-
-// withDeadline gives every request h serves a deadline d from now, as a
-// host's server would with a per-request timeout.
-func withDeadline(h http.Handler, d time.Duration) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), d)
-		defer cancel()
-		h.ServeHTTP(w, r.WithContext(ctx))
-	})
 }
 
 // TestTokenFaults runs faultSweep over the token endpoint's grants: a
@@ -120,14 +111,17 @@ func TestTokenFaults(t *testing.T) {
 	}
 }
 
-// fault is one fault of a fault loop: store call k fails, or hangs under
-// a 5 ms request deadline (stall).
+// fault is one fault of a fault loop: store call k fails, or hangs until
+// the request's deadline passes (stall) — which the test makes happen
+// right after call k began to hang, so the stalled call is always the
+// k-th, however slow the machine.
 type fault struct {
 	k     int
 	stall bool
+	fs    *faultstore.Store // the last store wraps made
 }
 
-func (f fault) String() string {
+func (f *fault) String() string {
 	if f.stall {
 		return fmt.Sprintf("k=%d stalled", f.k)
 	}
@@ -140,24 +134,72 @@ func faults(n int) []fault {
 	out := make([]fault, 0, 2*n)
 	for _, stall := range []bool{false, true} {
 		for k := 1; k <= n; k++ {
-			out = append(out, fault{k, stall})
+			out = append(out, fault{k: k, stall: stall})
 		}
 	}
 	return out
 }
 
 // store wraps s with the fault.
-func (f fault) store(s store.Store) *faultstore.Store {
+func (f *fault) store(s store.Store) *faultstore.Store {
 	if f.stall {
-		return faultstore.Stall(s, f.k)
+		f.fs = faultstore.Stall(s, f.k)
+	} else {
+		f.fs = faultstore.Wrap(s, f.k)
 	}
-	return faultstore.Wrap(s, f.k)
+	return f.fs
 }
 
-// serve sends r to h, under the request deadline when the fault stalls.
-func (f fault) serve(h http.Handler, r req) *httptest.ResponseRecorder {
-	if f.stall {
-		h = withDeadline(h, 5*time.Millisecond)
+// serve sends r to h, whose store f.store made. When the fault stalls,
+// the request's context passes its deadline (context.DeadlineExceeded)
+// once call k hangs; a stall that is never reached fails t.
+func (f *fault) serve(t *testing.T, h http.Handler, r req) *httptest.ResponseRecorder {
+	t.Helper()
+	if !f.stall {
+		return serve(h, r)
 	}
-	return serve(h, r)
+	stalled := f.fs.Stalled()
+	inner := h
+	h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := &expiring{Context: r.Context(), done: make(chan struct{})}
+		served := make(chan struct{})
+		defer close(served)
+		go func() {
+			select {
+			case <-stalled:
+			case <-time.After(10 * time.Second): // a stall never reached, reported below
+			case <-served:
+				return
+			}
+			ctx.expire()
+		}()
+		inner.ServeHTTP(w, r.WithContext(ctx))
+	})
+	rec := serve(h, r)
+	select {
+	case <-stalled:
+	default:
+		t.Errorf("%v: the request never made call %d", f, f.k)
+	}
+	return rec
+}
+
+// expiring is a request context whose deadline passes when expire is
+// called: Done closes and Err is context.DeadlineExceeded.
+type expiring struct {
+	context.Context
+	done chan struct{}
+	once sync.Once
+}
+
+func (c *expiring) expire()               { c.once.Do(func() { close(c.done) }) }
+func (c *expiring) Done() <-chan struct{} { return c.done }
+
+func (c *expiring) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
 }

@@ -227,7 +227,7 @@ func TestIntrospectionFaults(t *testing.T) {
 				before := e.Snapshot()
 				for _, f := range faults(len(calls)) {
 					k := f.k
-					rec := f.serve(e.handlerOver(f.store(e.Store)).Introspection(), r)
+					rec := f.serve(t, e.handlerOver(f.store(e.Store)).Introspection(), r)
 					wantError(t, rec, http.StatusInternalServerError, "server_error")
 					wantNoStore(t, rec)
 					body := rec.Body.String()

@@ -331,7 +331,7 @@ func TestPageFaults(t *testing.T) {
 				for _, f := range faults(count.Calls()) {
 					k := f.k
 					before := e.Snapshot()
-					body := wantPage(t, f.serve(e.sessionsOver(f.store(e.Store)).Page(), r),
+					body := wantPage(t, f.serve(t, e.sessionsOver(f.store(e.Store)).Page(), r),
 						http.StatusInternalServerError)
 					if strings.Contains(body, "faultstore") {
 						t.Errorf("step %d: the page shows the internal error", k)

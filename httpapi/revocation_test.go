@@ -214,7 +214,7 @@ func TestRevocationFaults(t *testing.T) {
 				before := e.Snapshot()
 				for _, f := range faults(len(calls)) {
 					k := f.k
-					rec := f.serve(e.handlerOver(f.store(e.Store)).Revocation(), r)
+					rec := f.serve(t, e.handlerOver(f.store(e.Store)).Revocation(), r)
 					wantError(t, rec, http.StatusInternalServerError, "server_error")
 					wantNoStore(t, rec)
 					if strings.Contains(rec.Body.String(), "gk_") || strings.Contains(rec.Body.String(), "eyJ") {

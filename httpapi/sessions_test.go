@@ -567,7 +567,7 @@ func TestSessionsFaults(t *testing.T) {
 					mux := http.NewServeMux()
 					e.sessionsOver(f.store(e.Store)).Mount(mux)
 					before := e.Snapshot()
-					rec := f.serve(mux, r)
+					rec := f.serve(t, mux, r)
 					wantError(t, rec, http.StatusInternalServerError, "server_error")
 					wantNoStore(t, rec)
 					if strings.Contains(rec.Body.String(), "faultstore") {

@@ -37,6 +37,9 @@ type Store struct {
 	inner  store.Store
 	failAt int
 	stall  bool
+	// stalled is closed when the stalled step begins to hang.
+	stalled     chan struct{}
+	stalledOnce sync.Once
 
 	mu    sync.Mutex
 	trace []string
@@ -50,7 +53,7 @@ var (
 // Wrap returns s failing at step failAt (counted from 1); failAt 0 never
 // fails.
 func Wrap(s store.Store, failAt int) *Store {
-	f := &Store{inner: s, failAt: failAt}
+	f := &Store{inner: s, failAt: failAt, stalled: make(chan struct{})}
 	f.ops = ops{f: f, o: s}
 	return f
 }
@@ -63,6 +66,11 @@ func Stall(s store.Store, stallAt int) *Store {
 	f.stall = true
 	return f
 }
+
+// Stalled returns a channel closed once the stalled step has begun to
+// hang (never, for a Store made by Wrap): a test can end the caller's
+// context then, sure the step was reached.
+func (s *Store) Stalled() <-chan struct{} { return s.stalled }
 
 // Calls returns the number of steps counted so far, the failed one
 // included.
@@ -92,6 +100,7 @@ func (s *Store) step(ctx context.Context, name string) error {
 	n := len(s.trace)
 	s.mu.Unlock()
 	if n == s.failAt && s.stall {
+		s.stalledOnce.Do(func() { close(s.stalled) })
 		<-ctx.Done()
 		return fmt.Errorf("faultstore: step %d (%s) stalled: %w: %w", n, name, ErrInjected, context.Cause(ctx))
 	}

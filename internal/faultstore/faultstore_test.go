@@ -153,6 +153,11 @@ func TestStall(t *testing.T) {
 	if ctx.Err() == nil {
 		t.Error("the stalled step returned before its context ended")
 	}
+	select {
+	case <-f.Stalled():
+	default:
+		t.Error("Stalled() is not closed after the step stalled")
+	}
 	if d := cmp.Diff([]string{"GetGrant"}, f.Trace()); d != "" {
 		t.Errorf("trace (-want +got):\n%s", d)
 	}
