@@ -28,21 +28,26 @@ func newCache(size int) *cache {
 	return &cache{size: size, order: list.New(), entries: make(map[string]*list.Element)}
 }
 
-// get returns id's entry if it is still valid at now, marking it used; an
-// expired entry is dropped.
+// get returns id's entry if it is still valid at now, marking it used.
+// An expired entry stays (until evicted) for stale.
 func (c *cache) get(id string, now time.Time) (entry, bool) {
 	el, ok := c.entries[id]
-	if !ok {
-		return entry{}, false
-	}
-	e := el.Value.(*entry)
-	if !now.Before(e.expires) {
-		c.order.Remove(el)
-		delete(c.entries, id)
+	if !ok || !now.Before(el.Value.(*entry).expires) {
 		return entry{}, false
 	}
 	c.order.MoveToFront(el)
-	return *e, true
+	return *el.Value.(*entry), true
+}
+
+// stale reports whether id's last fetch succeeded and expired less than
+// maxStale before now.
+func (c *cache) stale(id string, now time.Time, maxStale time.Duration) bool {
+	el, ok := c.entries[id]
+	if !ok {
+		return false
+	}
+	e := el.Value.(*entry)
+	return e.err == nil && now.Before(e.expires.Add(maxStale))
 }
 
 // put records e, evicting the least recently used entries beyond size.

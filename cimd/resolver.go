@@ -23,6 +23,7 @@ const (
 	DefaultMaxAge     = 24 * time.Hour
 	DefaultMinAge     = time.Minute
 	DefaultMaxFetches = 32
+	DefaultMaxStale   = 10 * time.Minute
 )
 
 // Actor is the actor of the client.changed audit event a refetched,
@@ -60,10 +61,13 @@ type Config struct {
 	CacheSize int
 	// MaxFetches bounds the documents being resolved at once — fetched
 	// (up to Timeout) and stored — which outlive a caller that gave up. A
-	// Client call that would start one more answers the stored client, if
-	// there is one (as last fetched), and otherwise fails with ErrBusy at
-	// once. Default DefaultMaxFetches.
+	// Client call that would start one more answers the stored client if
+	// its last fetch succeeded and expired less than MaxStale ago, and
+	// otherwise fails with ErrBusy at once. Default DefaultMaxFetches.
 	MaxFetches int
+	// MaxStale bounds how long past its lifetime a fetched document is
+	// still used while MaxFetches are in flight; default DefaultMaxStale.
+	MaxStale time.Duration
 	// MaxAge and MinAge bound how long a fetched document is trusted,
 	// whatever its cache headers say; defaults DefaultMaxAge and
 	// DefaultMinAge. A refused document is remembered for MinAge.
@@ -99,8 +103,8 @@ func New(cfg Config) (*Resolver, error) {
 	if cfg.Grants == nil {
 		return nil, errors.New("cimd: Config.Grants is required")
 	}
-	if cfg.Timeout < 0 || cfg.MaxBytes < 0 || cfg.CacheSize < 0 || cfg.MaxAge < 0 || cfg.MinAge < 0 || cfg.MaxFetches < 0 {
-		return nil, errors.New("cimd: Config's Timeout, MaxBytes, CacheSize, MaxAge, MinAge and MaxFetches must not be negative")
+	if cfg.Timeout < 0 || cfg.MaxBytes < 0 || cfg.CacheSize < 0 || cfg.MaxAge < 0 || cfg.MinAge < 0 || cfg.MaxFetches < 0 || cfg.MaxStale < 0 {
+		return nil, errors.New("cimd: Config's Timeout, MaxBytes, CacheSize, MaxAge, MinAge, MaxFetches and MaxStale must not be negative")
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
@@ -110,6 +114,7 @@ func New(cfg Config) (*Resolver, error) {
 	def(&cfg.Timeout, DefaultTimeout)
 	def(&cfg.MaxAge, DefaultMaxAge)
 	def(&cfg.MinAge, DefaultMinAge)
+	def(&cfg.MaxStale, DefaultMaxStale)
 	if cfg.MinAge > cfg.MaxAge {
 		return nil, errors.New("cimd: Config.MinAge exceeds MaxAge")
 	}
@@ -159,8 +164,8 @@ func New(cfg Config) (*Resolver, error) {
 // a caller's ctx (Config.Timeout bounds it); ctx bounds the wait. Errors:
 // ErrNotClientIDURL, ErrFetch, ErrForbiddenAddress, ErrTooLarge and
 // ErrInvalidDocument (the latter four remembered for MinAge), ErrBusy
-// (MaxFetches documents are being fetched and the client was never
-// stored; not remembered), an error
+// (MaxFetches documents are being fetched and no recent fetch of this
+// one succeeded; not remembered), an error
 // wrapping grant.ErrInvalidClient for a client the host deleted, and a
 // store failure as is. Nothing is stored when it fails.
 func (r *Resolver) Client(ctx context.Context, clientID string) (store.Client, error) {
@@ -177,12 +182,13 @@ func (r *Resolver) Client(ctx context.Context, clientID string) (store.Client, e
 	}
 	cl, ok := r.calls[clientID]
 	if !ok && len(r.calls) >= r.cfg.MaxFetches {
+		// A client whose last fetch succeeded and expired less than
+		// MaxStale ago keeps working on its stored metadata until a fetch
+		// slot is free; any other waits for the flood to pass.
+		stale := r.cache.stale(clientID, r.cfg.Now(), r.cfg.MaxStale)
 		r.mu.Unlock()
-		// A client fetched before (its cache entry expired, or a flood
-		// evicted it) keeps working on its stored metadata until a fetch
-		// slot is free; an unknown one waits for the flood to pass.
-		if c, err := r.cfg.Grants.Client(ctx, clientID); err == nil {
-			return c, nil
+		if stale {
+			return r.stored(ctx, clientID)
 		}
 		return store.Client{}, ErrBusy
 	}

@@ -424,9 +424,10 @@ func TestResolverBoundedCache(t *testing.T) {
 // TestResolverFetchLimit: a flood of distinct ids whose servers hang
 // holds at most MaxFetches fetches; the next distinct id fails at once
 // with ErrBusy (temporarily_unavailable), stores and remembers nothing,
-// while a caller of an id already being fetched still shares that fetch,
-// and a client stored before (its cache entry gone) keeps working on its
-// stored metadata.
+// while a caller of an id already being fetched still shares that fetch.
+// A client whose fetch succeeded and expired less than MaxStale ago keeps
+// working on its stored metadata; one expired longer, or evicted, gets
+// ErrBusy too.
 func TestResolverFetchLimit(t *testing.T) {
 	e := testenv.New(t, testdb.DB{Name: "sqlite", Harness: testdb.SQLite()})
 	release := make(chan struct{})
@@ -446,15 +447,17 @@ func TestResolverFetchLimit(t *testing.T) {
 	base = d.base
 	cfg := d.config(e)
 	cfg.MaxFetches = 2
-	cfg.CacheSize = 1
+	cfg.CacheSize = 2
+	cfg.MaxStale = 5 * time.Minute
 	r := newResolver(t, cfg)
 	ctx := context.Background()
-	known := d.id("/known.json")
-	for _, id := range []string{known, d.id("/other.json")} { // the second evicts the first
+	known, other := d.id("/known.json"), d.id("/other.json")
+	for _, id := range []string{other, known} {
 		if _, err := r.Client(ctx, id); err != nil {
 			t.Fatal(err)
 		}
 	}
+	e.Clock.Advance(601 * time.Second) // both documents said max-age=600
 
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
@@ -470,8 +473,12 @@ func TestResolverFetchLimit(t *testing.T) {
 		t.Fatalf("a third distinct id with two fetches hanging: %v, want ErrBusy", err)
 	}
 	wantNoClient(t, e, d.id("/after.json"))
-	if c, err := r.Client(ctx, known); err != nil || c.ID != known { // evicted from the cache of one
-		t.Errorf("a stored client while busy: %+v, %v; want it", c, err)
+	if c, err := r.Client(ctx, known); err != nil || c.ID != known {
+		t.Errorf("a client expired 1 s ago while busy: %+v, %v; want it from the store", c, err)
+	}
+	e.Clock.Advance(cfg.MaxStale)
+	if _, err := r.Client(ctx, known); !errors.Is(err, cimd.ErrBusy) {
+		t.Errorf("a client expired MaxStale ago while busy: %v, want ErrBusy", err)
 	}
 	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
@@ -487,7 +494,7 @@ func TestResolverFetchLimit(t *testing.T) {
 		t.Errorf("after the fetches ended: %v, want the client (ErrBusy is not remembered)", err)
 	}
 	if got := d.requests.Load(); got != 5 {
-		t.Errorf("the server got %d requests, want 5", got)
+		t.Errorf("the server got %d requests, want 5 (two documents, two hanging, one after)", got)
 	}
 }
 
