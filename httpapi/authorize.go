@@ -327,6 +327,7 @@ func (h *Handler) decide(ctx context.Context, id string, login Login,
 		return store.AuthRequest{}, false, err
 	}
 	err = h.grants.Store().InTx(ctx, func(tx store.Tx) error {
+		redirectable = false // a store may run the function again
 		var err error
 		if ar, err = tx.GetAuthRequest(ctx, id); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
@@ -341,7 +342,11 @@ func (h *Handler) decide(ctx context.Context, id string, login Login,
 		if login.Subject == "" || g.Subject != login.Subject || g.SubjectKind != login.SubjectKind {
 			return ErrNotRequestOwner
 		}
-		c, err := tx.GetClient(ctx, ar.ClientID)
+		// Shared-locked: a client update or deletion in progress (which
+		// locks the client, then the grants it revokes) commits before
+		// this reads it, so the redirect URI checked is the one the
+		// decision's outcome follows from.
+		c, err := tx.GetClientForShare(ctx, ar.ClientID)
 		switch {
 		case err == nil:
 			redirectable = grant.RedirectURIRegistered(c, ar.RedirectURI)
