@@ -108,6 +108,7 @@ func rssKiB() int {
 type child struct {
 	cmd    *exec.Cmd
 	stdout *io.PipeWriter // closed once the process is waited for
+	out    *io.PipeReader // the test's end; kill closes it, so Wait never waits on an unread write
 	base   string
 	stats  string // the stats URL, when started by startChildWithStats
 
@@ -150,7 +151,7 @@ func newChild(t *testing.T, stats bool, args ...string) *child {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	c := &child{cmd: cmd, stdout: pw}
+	c := &child{cmd: cmd, stdout: pw, out: out}
 	t.Cleanup(func() { c.kill() })
 	hung := time.AfterFunc(time.Minute, c.kill) // a child that never listens fails the test
 	defer hung.Stop()
@@ -174,6 +175,7 @@ func newChild(t *testing.T, stats bool, args ...string) *child {
 	go func() {
 		for lines.Scan() {
 		}
+		_, _ = io.Copy(io.Discard, out) // past a line too long for the scanner
 	}()
 	c.base = base
 	return c
@@ -210,5 +212,9 @@ func (c *child) stop(timeout time.Duration) error {
 // kill ends the process with SIGKILL: no shutdown, no flush.
 func (c *child) kill() {
 	_ = c.cmd.Process.Signal(syscall.SIGKILL) // fails harmlessly once it has exited
+	c.out.CloseWithError(errKilled)           // the output's copy ends even if nobody reads it
 	_ = c.wait()
 }
+
+// errKilled is what the child's output reads after kill.
+var errKilled = errors.New("the server process was killed")
