@@ -72,6 +72,13 @@ func TestCIMDFlags(t *testing.T) {
 		{"every IPv6", []string{"-cimd-allow", "::/0"}, true, nil},
 		{"link-local", []string{"-cimd-allow", "169.254.0.0/16"}, true, nil},
 		{"mapped metadata endpoint", []string{"-cimd-allow", "::ffff:169.254.169.254/128"}, true, nil},
+		{"ECS credentials", []string{"-cimd-allow", "169.254.170.0/24"}, true, nil},
+		{"Alibaba metadata", []string{"-cimd-allow", "100.64.0.0/10"}, true, nil},
+		{"GCP IPv6 metadata", []string{"-cimd-allow", "fd20::/16"}, true, nil},
+		{"IPv6 link-local", []string{"-cimd-allow", "fe80::/16"}, true, nil},
+		{"NAT64", []string{"-cimd-allow", "64:ff9b::/96"}, true, nil},
+		{"6to4", []string{"-cimd-allow", "2002::/16"}, true, nil},
+		{"IPv4-compatible", []string{"-cimd-allow", "::/16"}, true, nil},
 		{"missing CA file", []string{"-cimd-ca", filepath.Join(dir, "missing.pem")}, true, nil},
 		{"CA file without PEM", []string{"-cimd-ca", notPEM}, true, nil},
 	}
