@@ -2,10 +2,11 @@ package grant
 
 import (
 	"fmt"
-	"github.com/grantkit/grantkit/store"
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/grantkit/grantkit/store"
 )
 
 // refusedSchemes are never accepted as redirect URI schemes, whatever the
