@@ -429,73 +429,75 @@ func TestResolverBoundedCache(t *testing.T) {
 // working on its stored metadata; one expired longer, or evicted, gets
 // ErrBusy too.
 func TestResolverFetchLimit(t *testing.T) {
-	e := testenv.New(t, testdb.DB{Name: "sqlite", Harness: testdb.SQLite()})
-	release := make(chan struct{})
-	free := sync.OnceFunc(func() { close(release) })
-	t.Cleanup(free) // a failure before the release must not hang the server's Close
-	var base string
-	d := newDocServer(t, func(w http.ResponseWriter, r *http.Request) {
-		if path := r.URL.Path; path != "/after.json" && path != "/known.json" && path != "/other.json" {
-			select {
-			case <-release:
-			case <-r.Context().Done():
-				return
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		e := testenv.New(t, db)
+		release := make(chan struct{})
+		free := sync.OnceFunc(func() { close(release) })
+		t.Cleanup(free) // a failure before the release must not hang the server's Close
+		var base string
+		d := newDocServer(t, func(w http.ResponseWriter, r *http.Request) {
+			if path := r.URL.Path; path != "/after.json" && path != "/known.json" && path != "/other.json" {
+				select {
+				case <-release:
+				case <-r.Context().Done():
+					return
+				}
+			}
+			serveJSON(w, doc(base+r.URL.Path), "max-age=600")
+		})
+		base = d.base
+		cfg := d.config(e)
+		cfg.MaxFetches = 2
+		cfg.CacheSize = 2
+		cfg.MaxStale = 5 * time.Minute
+		r := newResolver(t, cfg)
+		ctx := context.Background()
+		known, other := d.id("/known.json"), d.id("/other.json")
+		for _, id := range []string{other, known} {
+			if _, err := r.Client(ctx, id); err != nil {
+				t.Fatal(err)
 			}
 		}
-		serveJSON(w, doc(base+r.URL.Path), "max-age=600")
-	})
-	base = d.base
-	cfg := d.config(e)
-	cfg.MaxFetches = 2
-	cfg.CacheSize = 2
-	cfg.MaxStale = 5 * time.Minute
-	r := newResolver(t, cfg)
-	ctx := context.Background()
-	known, other := d.id("/known.json"), d.id("/other.json")
-	for _, id := range []string{other, known} {
-		if _, err := r.Client(ctx, id); err != nil {
+		e.Clock.Advance(601 * time.Second) // both documents said max-age=600
+
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i := range errs {
+			wg.Go(func() { _, errs[i] = r.Client(ctx, d.id(fmt.Sprintf("/hang%d.json", i))) })
+		}
+		for end := time.Now().Add(10 * time.Second); d.requests.Load() < 4; time.Sleep(time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatalf("the server got %d requests, want 2 hanging", d.requests.Load())
+			}
+		}
+		if _, err := r.Client(ctx, d.id("/after.json")); !errors.Is(err, cimd.ErrBusy) {
+			t.Fatalf("a third distinct id with two fetches hanging: %v, want ErrBusy", err)
+		}
+		wantNoClient(t, e, d.id("/after.json"))
+		if c, err := r.Client(ctx, known); err != nil || c.ID != known {
+			t.Errorf("a client expired 1 s ago while busy: %+v, %v; want it from the store", c, err)
+		}
+		e.Clock.Advance(cfg.MaxStale)
+		if _, err := r.Client(ctx, known); !errors.Is(err, cimd.ErrBusy) {
+			t.Errorf("a client expired MaxStale ago while busy: %v, want ErrBusy", err)
+		}
+		short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		defer cancel()
+		if _, err := r.Client(short, d.id("/hang0.json")); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("an id being fetched: %v, want to wait for that fetch (here: the deadline)", err)
+		}
+		free()
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
 			t.Fatal(err)
 		}
-	}
-	e.Clock.Advance(601 * time.Second) // both documents said max-age=600
-
-	var wg sync.WaitGroup
-	errs := make([]error, 2)
-	for i := range errs {
-		wg.Go(func() { _, errs[i] = r.Client(ctx, d.id(fmt.Sprintf("/hang%d.json", i))) })
-	}
-	for end := time.Now().Add(10 * time.Second); d.requests.Load() < 4; time.Sleep(time.Millisecond) {
-		if time.Now().After(end) {
-			t.Fatalf("the server got %d requests, want 2 hanging", d.requests.Load())
+		if _, err := r.Client(ctx, d.id("/after.json")); err != nil {
+			t.Errorf("after the fetches ended: %v, want the client (ErrBusy is not remembered)", err)
 		}
-	}
-	if _, err := r.Client(ctx, d.id("/after.json")); !errors.Is(err, cimd.ErrBusy) {
-		t.Fatalf("a third distinct id with two fetches hanging: %v, want ErrBusy", err)
-	}
-	wantNoClient(t, e, d.id("/after.json"))
-	if c, err := r.Client(ctx, known); err != nil || c.ID != known {
-		t.Errorf("a client expired 1 s ago while busy: %+v, %v; want it from the store", c, err)
-	}
-	e.Clock.Advance(cfg.MaxStale)
-	if _, err := r.Client(ctx, known); !errors.Is(err, cimd.ErrBusy) {
-		t.Errorf("a client expired MaxStale ago while busy: %v, want ErrBusy", err)
-	}
-	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
-	defer cancel()
-	if _, err := r.Client(short, d.id("/hang0.json")); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("an id being fetched: %v, want to wait for that fetch (here: the deadline)", err)
-	}
-	free()
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.Client(ctx, d.id("/after.json")); err != nil {
-		t.Errorf("after the fetches ended: %v, want the client (ErrBusy is not remembered)", err)
-	}
-	if got := d.requests.Load(); got != 5 {
-		t.Errorf("the server got %d requests, want 5 (two documents, two hanging, one after)", got)
-	}
+		if got := d.requests.Load(); got != 5 {
+			t.Errorf("the server got %d requests, want 5 (two documents, two hanging, one after)", got)
+		}
+	})
 }
 
 // TestResolverHostClient leaves a client the host registered itself

@@ -14,7 +14,7 @@ import (
 )
 
 // TestAuthzFaults fails, one at a time, every store call (faultstore, k =
-// 1 … Calls), then stalls each under a 5 ms request deadline, of a
+// 1 … Calls), then stalls each until the request's deadline passes, of a
 // registration, an authorization request, an approval and
 // a denial. Each time the answer is a server error — a 500 (JSON at
 // registration, a page for the user before the redirect URI is trusted)

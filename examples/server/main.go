@@ -70,10 +70,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	build := func(ctx context.Context, s store.Store, issuer string) (*http.Server, []demohost.Worker, error) {
+	wire := func(ctx context.Context, s store.Store, issuer string) (*http.Server, []demohost.Worker, error) {
 		return build(ctx, s, o, issuer)
 	}
-	return demohost.Run(ctx, o, stdout, build, func(w io.Writer, issuer string) {
+	return demohost.Run(ctx, o, stdout, wire, func(w io.Writer, issuer string) {
 		fmt.Fprintf(w, "issuer             %s\n", issuer)
 		fmt.Fprintf(w, "metadata           %s%s\n", issuer, httpapi.WellKnownMetadata)
 		fmt.Fprintf(w, "authorize          %s%s (client %q, redirect URI %s)\n", issuer,

@@ -37,9 +37,9 @@ type Store struct {
 	inner  store.Store
 	failAt int
 	stall  bool
-	// stalled is closed when the stalled step begins to hang.
-	stalled     chan struct{}
-	stalledOnce sync.Once
+	// stalled is closed when the stalled step begins to hang (the one
+	// step whose number is failAt: it happens once).
+	stalled chan struct{}
 
 	mu    sync.Mutex
 	trace []string
@@ -100,7 +100,7 @@ func (s *Store) step(ctx context.Context, name string) error {
 	n := len(s.trace)
 	s.mu.Unlock()
 	if n == s.failAt && s.stall {
-		s.stalledOnce.Do(func() { close(s.stalled) })
+		close(s.stalled)
 		<-ctx.Done()
 		return fmt.Errorf("faultstore: step %d (%s) stalled: %w: %w", n, name, ErrInjected, context.Cause(ctx))
 	}
